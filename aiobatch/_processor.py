@@ -1,0 +1,351 @@
+"""The processor lifecycle shared by every processor, sync or async.
+
+``processor(records, handler)`` prepares a run, the context manager calls ``_prepare``
+and ``_clean`` around it, and ``aprocess()`` (or ``process()``, through the sync
+facade) runs ``_process_record`` over every record on the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from types import TracebackType
+from typing import Any, Literal, Self, TypeAlias
+
+from . import _engine
+from ._exceptions import ExceptionInfo, FailedRecord
+from ._runner import run_sync
+
+logger = logging.getLogger("aiobatch")
+
+DEFAULT_MAX_CONCURRENCY = 100
+
+SuccessResponse: TypeAlias = tuple[Literal["success"], Any, Any]
+FailureResponse: TypeAlias = tuple[Literal["fail"], str, Any]
+RecordResult: TypeAlias = tuple[str, Any, Any]
+RecordHandler: TypeAlias = Callable[..., Any]
+
+
+def _check_concurrency(max_concurrency: int) -> int:
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise TypeError(f"max_concurrency must be an int, got {type(max_concurrency).__name__}")
+    if max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+    return max_concurrency
+
+
+def _is_async_callable(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
+def _wants_lambda_context(fn: Any) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "lambda_context" in parameters
+
+
+def record_id(record: Any) -> str | None:
+    """The identifier a log line may name a record by: never its body."""
+    for key in ("messageId", "eventID"):
+        value = record.get(key) if hasattr(record, "get") else None
+        if isinstance(value, str):
+            return value
+    return None
+
+
+class _Processor:
+    """State and behaviour common to both bases; not public."""
+
+    def __init__(self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
+        self.max_concurrency = _check_concurrency(max_concurrency)
+        self.success_messages: list[Any] = []
+        self.fail_messages: list[Any] = []
+        self.exceptions: list[ExceptionInfo] = []
+        self.records: Sequence[Any] = []
+        self.handler: RecordHandler | None = None
+        self.lambda_context: Any = None
+        self._failures: list[tuple[Any, BaseException]] = []
+        self._results: list[RecordResult] | None = None
+
+    def __call__(
+        self, records: Sequence[Any], record_handler: RecordHandler, lambda_context: Any = None
+    ) -> Self:
+        """Set up a run over ``records``; returns the processor for ``with``/``async with``."""
+        if not callable(record_handler):
+            raise TypeError(f"record_handler must be callable, got {type(record_handler).__name__}")
+        self.records = self._parse_records(records)
+        self.handler = record_handler
+        self.lambda_context = lambda_context
+        self.success_messages.clear()
+        self.fail_messages.clear()
+        self.exceptions.clear()
+        self._failures = []
+        self._results = None
+        return self
+
+    def _parse_records(self, records: Sequence[Any]) -> Sequence[Any]:
+        """Validate and wrap the records of a run; raises InvalidEventError."""
+        if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+            from ._events import check_records_list
+
+            return check_records_list(records)
+        return records
+
+    def success_handler(self, record: Any, result: Any) -> SuccessResponse:
+        """Keep a success; override to do more (call ``super()`` to keep the bookkeeping)."""
+        entry: SuccessResponse = ("success", result, record)
+        self.success_messages.append(record)
+        return entry
+
+    def failure_handler(self, record: Any, exception: BaseException) -> FailureResponse:
+        """Keep a failure; override to do more (call ``super()`` to keep the bookkeeping)."""
+        if isinstance(exception, tuple):  # Powertools passes (type, value, traceback)
+            exception = exception[1]
+        logger.warning(
+            "record %s failed: %s: %s",
+            record_id(record) or "?",
+            type(exception).__name__,
+            exception,
+            exc_info=(type(exception), exception, exception.__traceback__),
+        )
+        entry: FailureResponse = ("fail", f"{type(exception).__name__}:{exception}", record)
+        self.exceptions.append((type(exception), exception, exception.__traceback__))
+        self.fail_messages.append(record)
+        self._failures.append((record, exception))
+        return entry
+
+    @property
+    def failed_records(self) -> list[FailedRecord]:
+        """The records that failed in the last run, in input order, with their exceptions."""
+        if not self._failures:
+            return []
+        position: dict[int, int] = {}
+        for index, record in enumerate(self.records):
+            position.setdefault(id(record), index)
+        failed = [
+            FailedRecord(position.get(id(record), -1), record, exc)
+            for record, exc in self._failures
+        ]
+        return sorted(failed, key=lambda f: f.index)
+
+    def _on_error(self, index: int, record: Any, exc: Exception) -> RecordResult:
+        return self.failure_handler(record, exc)
+
+    def _require_run(self) -> Sequence[Any]:
+        if self.handler is None:
+            raise RuntimeError(
+                "no run is set up: call the processor first, as in "
+                "`with processor(records, record_handler): processor.process()`"
+            )
+        return self.records
+
+    def _plan(self, concurrency: int) -> _engine.Plan:
+        """How the engine runs this processor's records; ordered processors add keys."""
+        return _engine.Plan(concurrency=concurrency)
+
+    async def _run(
+        self, step: Callable[[Any], Awaitable[RecordResult]], concurrency: int
+    ) -> list[RecordResult]:
+        records = self._require_run()
+        results = await _engine.run_all(records, step, self._on_error, self._plan(concurrency))
+        self._results = results
+        return results
+
+
+class AsyncBasePartialProcessor(_Processor, ABC):
+    """Base of async processors.
+
+    A subclass implements ``_prepare``, ``_clean`` and ``_process_record`` as
+    ``async def``; records run concurrently, at most ``max_concurrency`` at once::
+
+        async with processor(records, record_handler):
+            results = await processor.aprocess()
+
+    or, from plain sync code, ``with processor(...): processor.process()``.
+    """
+
+    @abstractmethod
+    async def _prepare(self) -> None:
+        """Called once before processing."""
+
+    @abstractmethod
+    async def _clean(self) -> None:
+        """Called once after processing, when the context manager exits."""
+
+    @abstractmethod
+    async def _process_record(self, record: Any) -> RecordResult:
+        """Process one record; return ``success_handler(...)`` or ``failure_handler(...)``."""
+
+    async def aprocess(self) -> list[RecordResult]:
+        """Run every record; one result tuple per record, in input order."""
+        return await self._run(self._process_record, self.max_concurrency)
+
+    def process(self) -> list[RecordResult]:
+        """Sync facade of :meth:`aprocess`."""
+        return run_sync("`await processor.aprocess()` inside `async with`", self.aprocess)
+
+    async def __aenter__(self) -> Self:
+        await self._prepare()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._clean()
+
+    def __enter__(self) -> Self:
+        run_sync("`async with processor(records, record_handler)`", self._prepare)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        run_sync("`async with processor(records, record_handler)`", self._clean)
+
+
+class BasePartialProcessor(_Processor, ABC):
+    """Base of processors written with plain ``def`` hooks.
+
+    A subclass implements ``_prepare``, ``_clean`` and ``_process_record`` as plain
+    functions; records run one at a time, in input order, on the same engine as the
+    async processors. Inside ``_process_record``, ``self.handler(record)`` is the
+    record handler.
+    """
+
+    @abstractmethod
+    def _prepare(self) -> None:
+        """Called once before processing."""
+
+    @abstractmethod
+    def _clean(self) -> None:
+        """Called once after processing, when the context manager exits."""
+
+    @abstractmethod
+    def _process_record(self, record: Any) -> RecordResult:
+        """Process one record; return ``success_handler(...)`` or ``failure_handler(...)``."""
+
+    async def _step(self, record: Any) -> RecordResult:
+        return self._process_record(record)
+
+    async def aprocess(self) -> list[RecordResult]:
+        """Run every record, one at a time; one result tuple per record, in input order."""
+        return await self._run(self._step, 1)
+
+    def process(self) -> list[RecordResult]:
+        """Run every record from plain sync code."""
+        return run_sync("`await processor.aprocess()`", self.aprocess)
+
+    def __enter__(self) -> Self:
+        self._prepare()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._clean()
+
+    async def __aenter__(self) -> Self:
+        self._prepare()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._clean()
+
+
+class RecordHandlerProcessor(AsyncBasePartialProcessor):
+    """What the built-in processors share: they run a user's record handler.
+
+    The handler may be ``async def`` (run concurrently, at most ``max_concurrency`` at
+    once) or plain ``def`` (run inline, one at a time, in input order; with
+    ``use_threads=True`` in worker threads, at most ``max_concurrency`` at once).
+    """
+
+    def __init__(
+        self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, use_threads: bool = False
+    ) -> None:
+        super().__init__(max_concurrency=max_concurrency)
+        self.use_threads = use_threads
+        self._thread_pool: ThreadPoolExecutor | None = None
+
+    async def _prepare(self) -> None:
+        return None
+
+    async def _clean(self) -> None:
+        return None
+
+    async def _process_record(self, record: Any) -> RecordResult:
+        call, _ = self._handler_call()
+        try:
+            result = await call(record)
+        except Exception as exc:
+            return self.failure_handler(record, exc)
+        return self.success_handler(record, result)
+
+    async def aprocess(self) -> list[RecordResult]:
+        """Run the record handler over every record; results in input order."""
+        if type(self)._process_record is not RecordHandlerProcessor._process_record:
+            return await super().aprocess()  # a subclass customised the per-record step
+        self._require_run()
+        call, concurrency = self._handler_call()
+        success = self.success_handler
+
+        async def step(record: Any) -> RecordResult:
+            return success(record, await call(record))
+
+        return await self._run(step, concurrency)
+
+    def _handler_call(self) -> tuple[Callable[[Any], Awaitable[Any]], int]:
+        """An awaitable call of the record handler, and how many may run at once."""
+        handler = self.handler
+        if handler is None:
+            raise RuntimeError("no record handler: call the processor first")
+        is_async = _is_async_callable(handler)
+        if _wants_lambda_context(handler):
+            handler = partial(handler, lambda_context=self.lambda_context)
+        if is_async:
+            return handler, self.max_concurrency
+        sync_handler = handler
+        if self.use_threads:
+            executor = self._executor()
+            loop = asyncio.get_running_loop()
+
+            def in_thread(record: Any) -> Awaitable[Any]:
+                return loop.run_in_executor(executor, sync_handler, record)
+
+            return in_thread, self.max_concurrency
+
+        async def inline(record: Any) -> Any:
+            return sync_handler(record)
+
+        return inline, 1
+
+    def _executor(self) -> ThreadPoolExecutor:
+        pool = self._thread_pool
+        if pool is None or pool._max_workers != self.max_concurrency:
+            pool = self._thread_pool = ThreadPoolExecutor(
+                max_workers=self.max_concurrency, thread_name_prefix="aiobatch"
+            )
+        return pool

@@ -1,0 +1,67 @@
+"""The one bridge from sync code to the async engine.
+
+It keeps a single event loop per process (an ``asyncio.Runner`` held here), so that SQS
+clients and their connection pools made during one Lambda invocation survive into the
+next warm one. ``asyncio.run`` per call would throw them away every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from ._exceptions import SyncInAsyncError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_runner: asyncio.Runner | None = None
+
+
+def _get_runner() -> asyncio.Runner:
+    global _runner
+    with _lock:
+        if _runner is None:
+            _runner = asyncio.Runner()
+            # Closing the runner shuts down async generators on its loop, which is how
+            # cached clients get closed (see _sqs_delete): no "Unclosed client session".
+            atexit.register(_close)
+        return _runner
+
+
+def _close() -> None:
+    global _runner
+    with _lock:
+        runner, _runner = _runner, None
+    if runner is not None:
+        runner.close()
+
+
+def run_sync(
+    alternative: str, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run ``fn(*args, **kwargs)`` to completion on the process-wide loop.
+
+    Takes a function rather than a coroutine so that a refused call creates no coroutine
+    (and so no "coroutine was never awaited" warning). ``alternative`` names the async
+    API to point the user to.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise SyncInAsyncError(
+            "aiobatch's sync API was called from inside a running event loop, which it "
+            f"cannot block. Use the async API instead: {alternative}."
+        )
+    runner = _get_runner()
+
+    async def main() -> T:
+        return await fn(*args, **kwargs)
+
+    return runner.run(main())

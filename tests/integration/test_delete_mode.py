@@ -1,0 +1,245 @@
+"""PartialSQSProcessor against a moto server: real HTTP, the real SQS JSON protocol."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from aiobatch import (
+    PartialSQSProcessor,
+    SQSBatchProcessingError,
+    SQSRecord,
+    _sqs_delete,
+    batch_processor,
+)
+from tests.conftest import Queue, bodies, make_queue
+from tests.wire import Wire, entry_fails, server_error, session_with, throttled
+
+ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+@pytest.fixture
+def wire() -> Wire:
+    return Wire()
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sqs_delete, "RETRY_BASE_DELAY", 0.0)
+    import botocore.retries.standard as standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+async def handler(record: SQSRecord) -> str:
+    if record.json_body["fail"]:
+        raise ValueError(f"order {record.json_body['n']} is invalid")
+    return record.message_id
+
+
+def check_sent(wire: Wire) -> None:
+    """What real SQS would refuse and moto accepts: more than 10 entries, bad or equal Ids."""
+    for attempt in wire.attempts:
+        ids = [entry["Id"] for entry in attempt["Entries"]]
+        assert 1 <= len(ids) <= 10
+        assert len(set(ids)) == len(ids)
+        assert all(ENTRY_ID.fullmatch(entry_id) for entry_id in ids)
+
+
+async def test_partial_failure_deletes_exactly_the_successes(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(5, fail={1, 3}))
+    event = queue.receive_event(5)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        async with processor(event["Records"], handler):
+            results = await processor.aprocess()
+
+    assert [result[0] for result in results] == ["success", "fail", "success", "fail", "success"]
+    assert queue.remaining_bodies(event) == [bodies(5, fail={1, 3})[i] for i in (1, 3)]
+    check_sent(wire)
+    deleted = {entry["ReceiptHandle"] for entry in wire.attempts[0]["Entries"]}
+    assert deleted == {event["Records"][i]["receiptHandle"] for i in (0, 2, 4)}
+    error = caught.value
+    assert "2 of 5 records failed" in str(error)
+    assert "ValueError: order 1 is invalid" in str(error)
+    assert [f.index for f in error.failed_records] == [1, 3]
+    assert all(isinstance(f.exception, ValueError) for f in error.failed_records)
+    assert error.failed_records[0].exception.__traceback__ is not None
+    assert error.undeleted_messages == []
+
+
+async def test_23_successes_and_one_failure_make_three_calls(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(24, fail={7}))
+    event = queue.receive_event(24)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert sorted(wire.entries_per_attempt) == [3, 10, 10]
+    check_sent(wire)
+    sent = [entry["ReceiptHandle"] for attempt in wire.attempts for entry in attempt["Entries"]]
+    assert len(sent) == len(set(sent)) == 23
+    assert event["Records"][7]["receiptHandle"] not in sent
+    assert queue.remaining_bodies(event) == [bodies(24, fail={7})[7]]
+
+
+async def test_all_succeeded_makes_no_call(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(12))
+    event = queue.receive_event(12)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    async with processor(event["Records"], handler):
+        results = await processor.aprocess()
+
+    assert [r[1] for r in results] == [r["messageId"] for r in event["Records"]]
+    assert wire.attempts == []
+    assert processor._clients.created == 0
+
+
+async def test_all_failed_makes_no_call_and_raises(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(3, fail={0, 1, 2}))
+    event = queue.receive_event(3)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError, match="3 of 3 records failed"):
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert wire.attempts == []
+    assert len(queue.remaining_bodies(event)) == 3
+
+
+async def test_records_of_two_queues_are_deleted_per_queue(
+    sqs_env: str, queue: Queue, wire: Wire
+) -> None:
+    other = make_queue(sqs_env)
+    queue.send(bodies(3, fail={1}))
+    other.send(bodies(2))
+    first, second = queue.receive_event(3), other.receive_event(2)
+    records = first["Records"] + second["Records"]
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(records, handler):
+            await processor.aprocess()
+
+    by_url = {attempt["QueueUrl"]: len(attempt["Entries"]) for attempt in wire.attempts}
+    assert by_url == {queue.url: 2, other.url: 2}
+    assert queue.remaining_bodies(first) == [bodies(3, fail={1})[1]]
+    assert other.remaining_bodies(second) == []
+
+
+async def test_throttling_and_server_errors_are_retried(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(3, fail={2}))
+    event = queue.receive_event(3)
+    wire.faults.extend([throttled, server_error])
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert wire.faked == 2
+    assert len(wire.attempts) == 3  # two faults, then moto answered
+    assert caught.value.undeleted_messages == []
+    assert queue.remaining_bodies(event) == [bodies(3, fail={2})[2]]
+
+
+async def test_server_side_entry_failure_is_retried(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(4, fail={3}))
+    event = queue.receive_event(4)
+    wire.faults.append(entry_fails(sender_fault=False))
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    first, retry = wire.attempts
+    assert len(first["Entries"]) == 3
+    assert retry["Entries"] == first["Entries"][:1]
+    assert caught.value.undeleted_messages == []
+
+
+async def test_entry_that_keeps_failing_is_reported(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(4, fail={3}))
+    event = queue.receive_event(4)
+    wire.faults.extend([entry_fails(sender_fault=False)] * (1 + _sqs_delete.ENTRY_RETRIES))
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert wire.entries_per_attempt == [3, 1, 1, 1]
+    (undeleted,) = caught.value.undeleted_messages
+    assert undeleted.message_id == event["Records"][0]["messageId"]
+    assert undeleted.code == "InternalError"
+    assert undeleted.sender_fault is False
+    assert undeleted.queue_url == queue.url
+    assert "could not be deleted" in str(caught.value)
+    assert event["Records"][0]["messageId"] in str(caught.value)
+
+
+async def test_sender_fault_is_not_retried_and_is_reported(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(2, fail={1}))
+    event = queue.receive_event(2)
+    event["Records"][0]["receiptHandle"] = "bogus"
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert len(wire.attempts) == 1  # moto answers Failed with SenderFault true
+    (undeleted,) = caught.value.undeleted_messages
+    assert undeleted.sender_fault is True
+    assert undeleted.message_id == event["Records"][0]["messageId"]
+
+
+async def test_suppressed_undeleted_messages_are_logged_and_kept(
+    queue: Queue, wire: Wire, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue.send(bodies(2, fail={1}))
+    event = queue.receive_event(2)
+    event["Records"][0]["receiptHandle"] = "bogus"
+    processor = PartialSQSProcessor(session=session_with(wire), suppress_exception=True)
+
+    async with processor(event["Records"], handler):
+        await processor.aprocess()
+
+    (undeleted,) = processor.undeleted_messages
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name == "aiobatch"]
+    assert len(errors) == 1
+    assert undeleted.message_id in errors[0].getMessage()
+    for record in caplog.records:
+        for body in queue.sent:
+            assert body not in record.getMessage()
+
+
+def test_sync_facade_reuses_one_client_across_warm_invocations(queue: Queue, wire: Wire) -> None:
+    processor = PartialSQSProcessor(session=session_with(wire), suppress_exception=True)
+
+    def record_handler(record: dict[str, Any]) -> str:
+        if json.loads(record["body"])["fail"]:
+            raise ValueError("bad")
+        return "ok"
+
+    @batch_processor(record_handler=record_handler, processor=processor)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+        return {"statusCode": 200}
+
+    for _ in range(2):
+        queue.send(bodies(3, fail={0}))
+        event = queue.receive_event(3)
+        assert lambda_handler(event, None) == {"statusCode": 200}
+        assert queue.remaining_bodies(event) == [bodies(3, fail={0})[0]]
+
+    assert processor._clients.created == 1
+    assert len(wire.attempts) == 2
