@@ -5,10 +5,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint typecheck pytest demo bench examples clean
 
-$(STAMP): pyproject.toml requirements-dev.txt
+$(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt -e .
 	touch $(STAMP)
 
 install: $(STAMP)
