@@ -24,6 +24,9 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ._exceptions import DeadlineExceededError as DeadlineError
+from ._exceptions import RecordSkippedError as SkippedError
+
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -34,14 +37,6 @@ class Stop(enum.Enum):
     NOTHING = "nothing"
     BATCH = "batch"  # no further item starts
     KEY = "key"  # no further item of the failed item's key starts
-
-
-class SkippedError(Exception):
-    """An item was never started because an earlier one failed; see ``Stop``."""
-
-
-class DeadlineError(TimeoutError):
-    """The run's deadline passed before the item finished (or started)."""
 
 
 @dataclass(slots=True)

@@ -6,7 +6,11 @@ The hierarchy::
     ├── BatchProcessingError               some records failed; carries their exceptions
     │   └── SQSBatchProcessingError        ... in delete mode; also carries undeleted successes
     ├── InvalidEventError (ValueError)     the event or a record is malformed
-    └── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
+    ├── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
+    │
+    │   the exception of one record, never raised out of a run:
+    ├── RecordSkippedError                 not started because an earlier record failed
+    └── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
 """
 
 from __future__ import annotations
@@ -119,3 +123,12 @@ class InvalidEventError(AiobatchError, ValueError):
 
 class SyncInAsyncError(AiobatchError, RuntimeError):
     """A sync facade was called from inside a running event loop; use the async API."""
+
+
+class RecordSkippedError(AiobatchError):
+    """A record was not started because an earlier record failed (FIFO, ordered modes)."""
+
+
+class DeadlineExceededError(AiobatchError, TimeoutError):
+    """The batch deadline, taken from the Lambda context, passed before this record
+    finished or started; it is reported failed so that it is retried."""

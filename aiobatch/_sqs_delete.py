@@ -271,8 +271,15 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         session: Any = None,
         config: Any = None,
         use_threads: bool = False,
+        record_timeout: float | None = None,
+        deadline_margin: float | None = None,
     ) -> None:
-        super().__init__(max_concurrency=max_concurrency, use_threads=use_threads)
+        super().__init__(
+            max_concurrency=max_concurrency,
+            use_threads=use_threads,
+            record_timeout=record_timeout,
+            deadline_margin=deadline_margin,
+        )
         self.suppress_exception = suppress_exception
         self._clients = SQSClients(session, config)
         self._deleter = SQSDeleter(self._clients)

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiobatch._engine import DeadlineError, Plan, SkippedError, Stop, run_all
+from aiobatch._engine import Plan, Stop, run_all
+from aiobatch._exceptions import DeadlineExceededError as DeadlineError
+from aiobatch._exceptions import RecordSkippedError as SkippedError
 
 
 def as_error(index: int, item: Any, exc: Exception) -> tuple[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -432,5 +434,18 @@ def test_public_names_are_exported_and_sorted() -> None:
     assert sorted(aiobatch.__all__) == aiobatch.__all__
     assert set(aiobatch.__all__) <= public
     for name in aiobatch.__all__:
-        assert getattr(aiobatch, name).__module__.startswith("aiobatch")
+        value = getattr(aiobatch, name)
+        if isinstance(value, type) or (callable(value) and hasattr(value, "__code__")):
+            assert value.__module__.startswith("aiobatch"), name
     assert RecordHandlerProcessor.__name__ not in aiobatch.__all__
+
+
+def test_importing_aiobatch_imports_no_aws_sdk() -> None:
+    code = (
+        "import sys, aiobatch; "
+        "from aiobatch import BatchProcessor, process_partial_response; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'aioboto3', 'aiobotocore', 'botocore', 'boto3', 'aiohttp', 'pydantic'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
