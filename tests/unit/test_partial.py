@@ -1,0 +1,518 @@
+"""Partial batch response mode for every event type; FIFO and ordered streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, Json
+
+from aiobatch import (
+    AsyncBatchProcessor,
+    BatchProcessingError,
+    BatchProcessor,
+    DynamoDBStreamRecord,
+    EventType,
+    InvalidEventError,
+    KinesisStreamRecord,
+    RecordSkippedError,
+    SqsFifoPartialProcessor,
+    SQSRecord,
+    SyncInAsyncError,
+    aprocess_partial_response,
+    async_process_partial_response,
+    process_partial_response,
+)
+from tests import events
+from tests.events import identifier, payload
+
+MAKERS: dict[EventType, Callable[..., dict[str, Any]]] = {
+    EventType.SQS: lambda n, fail=False: events.sqs(n, fail=fail),
+    EventType.KinesisDataStreams: lambda n, fail=False: events.kinesis(n, fail=fail),
+    EventType.DynamoDBStreams: lambda n, fail=False: events.dynamodb(n, fail=fail),
+}
+WRAPPERS = {
+    EventType.SQS: SQSRecord,
+    EventType.KinesisDataStreams: KinesisStreamRecord,
+    EventType.DynamoDBStreams: DynamoDBStreamRecord,
+}
+ALL_TYPES = list(MAKERS)
+
+
+def event_of(event_type: EventType, count: int, fail: set[int] = frozenset()) -> dict[str, Any]:
+    return {"Records": [MAKERS[event_type](n, fail=n in fail) for n in range(count)]}
+
+
+def failures(event: dict[str, Any], indices: list[int]) -> dict[str, Any]:
+    return {
+        "batchItemFailures": [{"itemIdentifier": identifier(event["Records"][i])} for i in indices]
+    }
+
+
+async def handler(record: Any) -> int:
+    data = payload(record)
+    if data["fail"]:
+        raise ValueError(f"record {data['n']} failed")
+    return int(data["n"])
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_all_succeed(event_type: EventType) -> None:
+    event = event_of(event_type, 5)
+    processor = BatchProcessor(event_type)
+    assert await aprocess_partial_response(event, handler, processor) == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+def test_partial_failure_sync(event_type: EventType) -> None:
+    event = event_of(event_type, 6, fail={4, 1})
+    processor = BatchProcessor(event_type)
+    response = process_partial_response(event, handler, processor)
+    assert response == failures(event, [1, 4])
+    assert processor.response() == response
+    assert [type(r) for r in processor.success_messages] == [WRAPPERS[event_type]] * 4
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_all_failed_raises_and_keeps_the_response(event_type: EventType) -> None:
+    event = event_of(event_type, 3, fail={0, 1, 2})
+    processor = BatchProcessor(event_type)
+    with pytest.raises(BatchProcessingError, match="All 3 records failed") as caught:
+        await aprocess_partial_response(event, handler, processor)
+    assert processor.response() == failures(event, [0, 1, 2])
+    assert [f.index for f in caught.value.failed_records] == [0, 1, 2]
+    assert all(isinstance(info[1], ValueError) for info in caught.value.child_exceptions)
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_all_failed_reported_when_not_raising(event_type: EventType) -> None:
+    event = event_of(event_type, 3, fail={0, 1, 2})
+    processor = BatchProcessor(event_type, raise_on_entire_batch_failure=False)
+    response = await aprocess_partial_response(event, handler, processor)
+    assert response == failures(event, [0, 1, 2])
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_empty_batch(event_type: EventType) -> None:
+    calls: list[Any] = []
+
+    async def record(record: Any) -> None:
+        calls.append(record)
+
+    processor = BatchProcessor(event_type)
+    assert await aprocess_partial_response({"Records": []}, record, processor) == {
+        "batchItemFailures": []
+    }
+    assert calls == []
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_failures_in_input_order_when_later_records_finish_first(
+    event_type: EventType,
+) -> None:
+    event = event_of(event_type, 6, fail={0, 2, 5})
+    gates = [asyncio.Event() for _ in range(6)]
+    finished: list[int] = []
+
+    async def slow_first(record: Any) -> int:
+        data = payload(record)
+        n = int(data["n"])
+        await gates[n].wait()
+        finished.append(n)
+        if n:
+            gates[n - 1].set()
+        if data["fail"]:
+            raise ValueError(n)
+        return n
+
+    gates[5].set()
+    processor = BatchProcessor(event_type, max_concurrency=6)
+    response = await aprocess_partial_response(event, slow_first, processor)
+    assert finished == [5, 4, 3, 2, 1, 0]
+    assert response == failures(event, [0, 2, 5])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BatchProcessor(EventType.SQS, max_concurrency=4),
+        lambda: AsyncBatchProcessor(EventType.KinesisDataStreams, max_concurrency=4),
+        lambda: BatchProcessor(EventType.DynamoDBStreams, max_concurrency=4, ordered=True),
+        lambda: SqsFifoPartialProcessor(max_concurrency=4),
+        lambda: SqsFifoPartialProcessor(max_concurrency=4, skip_group_on_error=True),
+    ],
+)
+async def test_peak_concurrency_equals_max_concurrency(make: Callable[[], BatchProcessor]) -> None:
+    processor = make()
+    if processor.event_type is EventType.SQS:
+        records = [events.sqs(n, group=f"g{n % 6}") for n in range(24)]
+    elif processor.event_type is EventType.KinesisDataStreams:
+        records = [events.kinesis(n, key=f"k{n % 6}") for n in range(24)]
+    else:
+        records = [events.dynamodb(n, key=f"k{n % 6}") for n in range(24)]
+    running = peak = 0
+    full = asyncio.Event()
+
+    async def hold(record: Any) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        if running == 4:
+            full.set()
+        await full.wait()
+        await asyncio.sleep(0)
+        running -= 1
+
+    response = await aprocess_partial_response({"Records": records}, hold, processor)
+    assert response == {"batchItemFailures": []}
+    assert peak == 4
+
+
+# FIFO
+
+
+def fifo_event(groups: str, fail: set[int] = frozenset()) -> dict[str, Any]:
+    return {
+        "Records": [events.sqs(n, group=group, fail=n in fail) for n, group in enumerate(groups)]
+    }
+
+
+def run_fifo(
+    groups: str, fail: set[int], *, skip: bool, concurrency: int = 10
+) -> tuple[dict[str, Any], list[int], SqsFifoPartialProcessor]:
+    started: list[int] = []
+
+    async def record(record: SQSRecord) -> int:
+        started.append(int(record.json_body["n"]))
+        await asyncio.sleep(0)
+        return await handler(record)
+
+    processor = SqsFifoPartialProcessor(
+        skip_group_on_error=skip, max_concurrency=concurrency, raise_on_entire_batch_failure=False
+    )
+    event = fifo_event(groups, fail)
+    response = process_partial_response(event, record, processor)
+    failed = [int(item["itemIdentifier"][2:]) for item in response["batchItemFailures"]]
+    return response, failed, processor
+
+
+def test_fifo_sequential_matches_powertools_order() -> None:
+    _, failed, processor = run_fifo("abab", {1}, skip=False, concurrency=1)
+    assert failed == [1, 2, 3]
+    skipped = [f.exception for f in processor.failed_records[1:]]
+    assert all(isinstance(e, RecordSkippedError) for e in skipped)
+
+
+@pytest.mark.parametrize(
+    ("groups", "fail", "skip", "expected"),
+    [
+        ("aabbc", {0}, False, [0, 1, 3, 4]),  # first record: nothing of it's group runs on
+        ("aabbc", {4}, False, [4]),  # last record
+        ("abcabc", {0, 4}, True, [0, 3, 4]),  # failures in two groups, skipping groups
+        ("abcabc", {0}, True, [0, 3]),
+        ("aabbc", {0}, True, [0, 1]),
+        ("abcab", {4}, True, [4]),
+    ],
+)
+def test_fifo_cases(groups: str, fail: set[int], skip: bool, expected: list[int]) -> None:
+    _, failed, _ = run_fifo(groups, fail, skip=skip, concurrency=2)
+    assert failed == expected
+
+
+def test_fifo_default_stops_the_batch_at_the_first_failure() -> None:
+    """Groups a and b interleaved; b's first record fails while a's first runs."""
+    _, failed, processor = run_fifo("abab", {1}, skip=False, concurrency=2)
+    # 0 and 1 start together; 0 finishes first and 2 (its group is free) starts before
+    # 1 fails. 2 keeps its success: it is of another group. 3 never starts.
+    assert failed == [1, 3]
+    assert [r.message_id for r in processor.success_messages] == ["m-0", "m-2"]
+    assert isinstance(processor.failed_records[1].exception, RecordSkippedError)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    groups=st.text(alphabet="abcd", min_size=1, max_size=10),
+    data=st.data(),
+    skip=st.booleans(),
+    concurrency=st.integers(1, 4),
+)
+def test_fifo_group_invariant(
+    groups: str, data: st.DataObject, skip: bool, concurrency: int
+) -> None:
+    fail = data.draw(st.sets(st.integers(0, len(groups) - 1)))
+    _, failed, _ = run_fifo(groups, fail, skip=skip, concurrency=concurrency)
+    assert set(fail) <= set(failed)
+    for i, group in enumerate(groups):
+        if i in failed:
+            later = [j for j in range(i + 1, len(groups)) if groups[j] == group]
+            assert set(later) <= set(failed), "a success after a failure in its group"
+    if concurrency == 1 and not skip and failed:
+        assert failed == list(range(min(fail), len(groups)))
+
+
+# Streams: ordered and stop-on-first-failure
+
+
+@pytest.mark.parametrize("event_type", [EventType.KinesisDataStreams, EventType.DynamoDBStreams])
+async def test_stream_stop_on_first_failure_reports_lowest_and_after(event_type: EventType) -> None:
+    make = events.kinesis if event_type is EventType.KinesisDataStreams else events.dynamodb
+    records = [make(n, key="k" if n % 2 else "j", fail=n in {3, 5}) for n in range(8)]
+    started: list[int] = []
+
+    async def record(record: Any) -> int:
+        started.append(payload(record)["n"])
+        return await handler(record)
+
+    processor = BatchProcessor(event_type, ordered=True, stop_on_first_failure=True)
+    response = await aprocess_partial_response({"Records": records}, record, processor)
+    event = {"Records": records}
+    first = response["batchItemFailures"][0]["itemIdentifier"]
+    assert first == identifier(records[3])
+    assert response == failures(event, list(range(3, 8)))
+    assert 3 in started
+
+
+async def test_ordered_stream_runs_one_key_at_a_time_in_order() -> None:
+    records = [events.kinesis(n, key="ab"[n % 2]) for n in range(10)]
+    running: set[str] = set()
+    order: dict[str, list[int]] = {"a": [], "b": []}
+
+    async def record(record: KinesisStreamRecord) -> None:
+        key = record.kinesis.partition_key
+        assert key not in running
+        running.add(key)
+        order[key].append(payload(record)["n"])
+        await asyncio.sleep(0)
+        running.discard(key)
+
+    processor = BatchProcessor(EventType.KinesisDataStreams, ordered=True, max_concurrency=5)
+    await aprocess_partial_response({"Records": records}, record, processor)
+    assert order == {"a": [0, 2, 4, 6, 8], "b": [1, 3, 5, 7, 9]}
+
+
+# Models
+
+
+class Order(BaseModel):
+    n: int
+    fail: bool
+
+
+class SqsOrder(BaseModel):
+    messageId: str
+    body: Json[Order]
+
+
+class KinesisData(BaseModel):
+    sequenceNumber: str
+    partitionKey: str
+    data: str
+
+
+class KinesisOrder(BaseModel):
+    kinesis: KinesisData
+    eventSource: str
+
+
+class DynamoData(BaseModel):
+    SequenceNumber: str
+    NewImage: dict[str, dict[str, Any]]
+
+
+class DynamoOrder(BaseModel):
+    dynamodb: DynamoData
+
+
+MODELS = {
+    EventType.SQS: SqsOrder,
+    EventType.KinesisDataStreams: KinesisOrder,
+    EventType.DynamoDBStreams: DynamoOrder,
+}
+
+
+def break_record(event_type: EventType, raw: dict[str, Any]) -> None:
+    if event_type is EventType.SQS:
+        raw["body"] = "not json"
+    elif event_type is EventType.KinesisDataStreams:
+        del raw["kinesis"]["partitionKey"]
+    else:
+        raw["dynamodb"]["NewImage"] = "not a map"
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_model_validation_failure_fails_only_that_record(event_type: EventType) -> None:
+    event = event_of(event_type, 4)
+    break_record(event_type, event["Records"][2])
+    seen: list[Any] = []
+
+    async def record(model: Any) -> None:
+        seen.append(model)
+
+    processor = BatchProcessor(event_type, model=MODELS[event_type])
+    response = await aprocess_partial_response(event, record, processor)
+    assert response == failures(event, [2])
+    assert len(seen) == 3
+    assert all(isinstance(model, MODELS[event_type]) for model in seen)
+    if event_type is EventType.SQS:
+        assert [model.body.n for model in seen] == [0, 1, 3]
+    (failed,) = processor.failed_records
+    assert type(failed.exception).__name__ == "ValidationError"
+
+
+# Bad input
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+@pytest.mark.parametrize("bad", [None, "", 0])
+async def test_missing_or_empty_identifier_fails_the_call(event_type: EventType, bad: Any) -> None:
+    event = event_of(event_type, 3)
+    raw = event["Records"][1]
+    if event_type is EventType.SQS:
+        raw["messageId"] = bad
+    elif event_type is EventType.KinesisDataStreams:
+        raw["kinesis"]["sequenceNumber"] = bad
+    else:
+        raw["dynamodb"]["SequenceNumber"] = bad
+    calls: list[Any] = []
+
+    async def record(record: Any) -> None:
+        calls.append(record)
+
+    with pytest.raises(InvalidEventError, match="record 1") as caught:
+        await aprocess_partial_response(event, record, BatchProcessor(event_type))
+    assert caught.value.index == 1
+    assert calls == []
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+async def test_record_of_another_source_is_rejected(event_type: EventType) -> None:
+    other = EventType.SQS if event_type is not EventType.SQS else EventType.KinesisDataStreams
+    event = event_of(event_type, 2)
+    event["Records"].append(MAKERS[other](2))
+    with pytest.raises(InvalidEventError, match="record 2") as caught:
+        await aprocess_partial_response(event, handler, BatchProcessor(event_type))
+    assert caught.value.field == "eventSource"
+
+
+@pytest.mark.parametrize("event", [None, [], {}, {"Records": None}, {"Records": [1]}])
+def test_bad_events(event: Any) -> None:
+    with pytest.raises(InvalidEventError):
+        process_partial_response(event, handler, BatchProcessor(EventType.SQS))
+
+
+def test_event_type_is_checked() -> None:
+    with pytest.raises(TypeError, match="EventType"):
+        BatchProcessor("SQS")  # type: ignore[arg-type]
+
+
+async def test_sync_call_inside_a_running_loop_points_to_the_async_api() -> None:
+    with pytest.raises(SyncInAsyncError, match="aprocess_partial_response"):
+        process_partial_response(event_of(EventType.SQS, 1), handler, BatchProcessor(EventType.SQS))
+
+
+def test_no_aws_call_or_sdk_in_partial_mode() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    assert not hasattr(processor, "_clients")
+    response = process_partial_response(event_of(EventType.SQS, 2, {0}), handler, processor)
+    assert len(response["batchItemFailures"]) == 1
+
+
+# Powertools' documented examples, with only the import changed
+
+
+def test_powertools_batch_processor_example() -> None:
+    from aiobatch import BatchProcessor, EventType, process_partial_response
+    from aiobatch import SQSRecord as PtSQSRecord
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: PtSQSRecord) -> None:
+        payload: str = record.json_body  # if json string data, otherwise record.body for str
+        if payload["fail"]:  # type: ignore[index]
+            raise ValueError("fail")
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    event = events.sample("sqs")
+    assert lambda_handler(event, None) == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
+    }
+
+
+def test_powertools_async_batch_processor_example() -> None:
+    from aiobatch import AsyncBatchProcessor, EventType
+
+    processor = AsyncBatchProcessor(event_type=EventType.KinesisDataStreams)
+
+    async def async_record_handler(record: KinesisStreamRecord) -> None:
+        data = record.kinesis.data_as_json()
+        if data["reading"] == 1:
+            raise ValueError("bad reading")
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return async_process_partial_response(
+            event=event, record_handler=async_record_handler, processor=processor, context=context
+        )
+
+    event = events.sample("kinesis")
+    assert lambda_handler(event, None) == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["kinesis"]["sequenceNumber"]}]
+    }
+
+
+def test_powertools_fifo_example_and_lambda_context() -> None:
+    from aiobatch import SqsFifoPartialProcessor, process_partial_response
+
+    processor = SqsFifoPartialProcessor()
+    contexts: list[Any] = []
+
+    def record_handler(record: SQSRecord, lambda_context: Any) -> None:
+        contexts.append(lambda_context)
+        if record.json_body["order"] == 2:
+            raise ValueError("order 2")
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    event = events.sample("sqs-fifo")
+    orders = [json.loads(r["body"])["order"] for r in event["Records"]]
+    context = object()
+    response = lambda_handler(event, context)
+    failed_at = orders.index(2)
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": r["messageId"]} for r in event["Records"][failed_at:]
+        ]
+    }
+    assert contexts
+    assert all(c is context for c in contexts)
+
+
+def test_powertools_dynamodb_example() -> None:
+    from aiobatch import BatchProcessor, DynamoDBRecord, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    seen: list[Any] = []
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        if record.dynamodb and record.dynamodb.new_image:
+            seen.append(record.dynamodb.new_image.get("pk"))
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    assert lambda_handler(events.sample("dynamodb"), None) == {"batchItemFailures": []}
+    assert seen
+    assert all(isinstance(pk, str) for pk in seen)
