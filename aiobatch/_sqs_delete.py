@@ -10,7 +10,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import _engine
@@ -32,6 +32,9 @@ RETRY_BASE_DELAY = 0.05
 
 DEFAULT_MAX_POOL_CONNECTIONS = 50
 
+RETURN_TIME = 0.1
+"""Seconds kept, when Lambda's timeout is known, between the deletes and the timeout."""
+
 
 def queue_url(endpoint_url: str, queue: QueueRef) -> str:
     """The queue URL on an endpoint: ``<endpoint>/<account>/<name>``.
@@ -49,10 +52,12 @@ def retry_delay(attempt: int) -> float:
 
 @dataclass(slots=True)
 class _Call:
-    """One DeleteMessageBatch call's worth of entries for one queue."""
+    """One DeleteMessageBatch call's worth of entries for one queue, and its progress."""
 
     queue: QueueRef
-    entries: dict[str, SQSRecord]  # entry Id -> record
+    pending: dict[str, SQSRecord]  # entry Id -> record, not yet confirmed deleted
+    url: str = ""
+    undeleted: list[UndeletedMessage] = field(default_factory=list)
 
 
 def default_config(user_config: Any = None) -> Any:
@@ -158,11 +163,15 @@ class SQSDeleter:
         self.clients = clients
         self.calls = 0
 
-    async def delete(self, records: Sequence[tuple[int, SQSRecord]]) -> list[UndeletedMessage]:
+    async def delete(
+        self, records: Sequence[tuple[int, SQSRecord]], deadline: float | None = None
+    ) -> list[UndeletedMessage]:
         """Delete each ``(index, record)``; returns the messages that could not be deleted.
 
         The entry Id of a record is its index in the batch: unique within a call, and
-        within ``[A-Za-z0-9_-]{1,80}`` as SQS requires.
+        within ``[A-Za-z0-9_-]{1,80}`` as SQS requires. Past ``deadline`` (event loop
+        time) no call starts and calls under way are abandoned: their unconfirmed
+        entries are reported, never assumed deleted.
         """
         by_queue: dict[str, list[tuple[int, SQSRecord]]] = {}
         for index, record in records:
@@ -175,35 +184,35 @@ class SQSDeleter:
             for start in range(0, len(queue_records), MAX_ENTRIES_PER_CALL):
                 chunk = queue_records[start : start + MAX_ENTRIES_PER_CALL]
                 calls.append(_Call(queue, {str(index): record for index, record in chunk}))
-        plan = _engine.Plan(concurrency=self.clients.max_pool_connections)
+        plan = _engine.Plan(
+            concurrency=self.clients.max_pool_connections,
+            deadline=deadline,
+            deadline_text="the function was about to time out",
+        )
         outcomes = await _engine.run_all(calls, self._delete_call, self._call_error, plan)
         return [undeleted for outcome in outcomes for undeleted in outcome]
 
     async def _delete_call(self, call: _Call) -> list[UndeletedMessage]:
         client = await self.clients.get(call.queue.region)
-        url = queue_url(client.meta.endpoint_url, call.queue)
-        pending = dict(call.entries)
-        undeleted: list[UndeletedMessage] = []
+        call.url = url = queue_url(client.meta.endpoint_url, call.queue)
         last_error: dict[str, tuple[str, str]] = {}
         for attempt in range(ENTRY_RETRIES + 1):
             if attempt:
                 await asyncio.sleep(retry_delay(attempt))
             self.calls += 1
-            try:
-                response = await client.delete_message_batch(
-                    QueueUrl=url,
-                    Entries=[
-                        {"Id": entry_id, "ReceiptHandle": record.receipt_handle}
-                        for entry_id, record in pending.items()
-                    ],
-                )
-            except Exception as exc:
-                # botocore has already retried throttling, 5xx and connection errors.
-                return undeleted + _undeleted(pending, url, type(exc).__name__, str(exc), None)
+            # botocore retries throttling, 5xx and connection errors itself; what it
+            # still raises reaches _call_error with the entries left pending.
+            response = await client.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": entry_id, "ReceiptHandle": record.receipt_handle}
+                    for entry_id, record in call.pending.items()
+                ],
+            )
             confirmed = {entry.get("Id") for entry in response.get("Successful", ())}
             failed = {entry.get("Id"): entry for entry in response.get("Failed", ())}
             retry: dict[str, SQSRecord] = {}
-            for entry_id, record in pending.items():
+            for entry_id, record in call.pending.items():
                 if entry_id in confirmed:
                     continue
                 entry = failed.get(entry_id)
@@ -213,20 +222,22 @@ class SQSDeleter:
                     continue
                 code, message = str(entry.get("Code", "")), str(entry.get("Message", ""))
                 if entry.get("SenderFault", False):
-                    undeleted.append(_one(record, url, code, message, True))
+                    call.undeleted.append(_one(record, url, code, message, True))
                 else:
                     last_error[entry_id] = (code, message)
                     retry[entry_id] = record
-            pending = retry
-            if not pending:
+            call.pending = retry
+            if not retry:
                 break
-        for entry_id, record in pending.items():
-            undeleted.append(_one(record, url, *last_error[entry_id], False))
-        return undeleted
+        for entry_id, record in call.pending.items():
+            call.undeleted.append(_one(record, url, *last_error[entry_id], False))
+        return call.undeleted
 
     def _call_error(self, index: int, call: _Call, exc: Exception) -> list[UndeletedMessage]:
-        # Making the client (credentials, config) failed: nothing of this call was deleted.
-        return _undeleted(call.entries, call.queue.arn, type(exc).__name__, str(exc), None)
+        """The call failed (an error botocore gave up on, the deadline, making the
+        client): whatever it had not confirmed is not deleted."""
+        url = call.url or call.queue.arn
+        return call.undeleted + _undeleted(call.pending, url, type(exc).__name__, str(exc), None)
 
 
 def _one(
@@ -304,7 +315,8 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         if not failed_count:
             return
         if successes:
-            self.undeleted_messages = await self._deleter.delete(successes)
+            deadline = None if self.lambda_end is None else self.lambda_end - RETURN_TIME
+            self.undeleted_messages = await self._deleter.delete(successes, deadline)
         undeleted = self.undeleted_messages
         summary = (
             f"{failed_count} of {len(results)} records failed and will be redelivered; "

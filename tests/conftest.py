@@ -117,10 +117,10 @@ class Queue:
                 found[message["MessageId"]] = message["Body"]
 
 
-def make_queue(endpoint: str, *, fifo: bool = False) -> Queue:
+def make_queue(endpoint: str, *, fifo: bool = False, region: str = REGION) -> Queue:
     client = boto3.client(
         "sqs",
-        region_name=REGION,
+        region_name=region,
         endpoint_url=endpoint,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -131,7 +131,7 @@ def make_queue(endpoint: str, *, fifo: bool = False) -> Queue:
     arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    return Queue(client, url, arn)
+    return Queue(client, url, arn, region)
 
 
 @pytest.fixture

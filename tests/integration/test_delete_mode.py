@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -243,3 +245,73 @@ def test_sync_facade_reuses_one_client_across_warm_invocations(queue: Queue, wir
 
     assert processor._clients.created == 1
     assert len(wire.attempts) == 2
+
+
+class FakeContext:
+    def __init__(self, millis: int) -> None:
+        self.end = time.monotonic() + millis / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.end - time.monotonic()) * 1000))
+
+
+def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, wire: Wire) -> None:
+    queue.send(bodies(6))
+    event = queue.receive_event(6)
+    never = asyncio.Event()
+
+    async def record_handler(record: SQSRecord) -> None:
+        if record.json_body["n"] in (4, 5):
+            await never.wait()
+
+    processor = PartialSQSProcessor(session=session_with(wire), deadline_margin=0.3)
+    context = FakeContext(2000)
+
+    @batch_processor(record_handler=record_handler, processor=processor)
+    def lambda_handler(event: dict[str, Any], context: Any) -> str:
+        return "unreachable"
+
+    with pytest.raises(SQSBatchProcessingError, match="2 of 6 records failed") as caught:
+        lambda_handler(event, context)
+    assert context.get_remaining_time_in_millis() > 0
+    assert [f.index for f in caught.value.failed_records] == [4, 5]
+    assert all(isinstance(f.exception, TimeoutError) for f in caught.value.failed_records)
+    assert queue.remaining_bodies(event) == bodies(6)[4:]
+
+
+async def test_client_is_made_for_the_queues_region(
+    sqs_env: str, monkeypatch: pytest.MonkeyPatch, wire: Wire
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    other = make_queue(sqs_env, region="eu-west-1")
+    assert ":eu-west-1:" in other.arn
+    other.send(bodies(2, fail={1}))
+    event = other.receive_event(2)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    # moto keeps a queue per region: a us-east-1 client would not find this one.
+    assert processor.undeleted_messages == []
+    assert other.remaining_bodies(event) == [bodies(2, fail={1})[1]]
+
+
+async def test_general_endpoint_override_is_honoured(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, wire: Wire
+) -> None:
+    queue = make_queue(moto_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    queue.send(bodies(2, fail={0}))
+    event = queue.receive_event(2)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert [attempt["QueueUrl"] for attempt in wire.attempts] == [queue.url]
+    assert queue.remaining_bodies(event) == [bodies(2, fail={0})[0]]

@@ -1,0 +1,196 @@
+"""A deadline from the Lambda context, and per-record timeouts, on every processor.
+
+Handlers block on events the test controls; the only real time is the fake context's
+short remaining time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+
+from aiobatch import (
+    BatchProcessor,
+    DeadlineExceededError,
+    EventType,
+    PartialSQSProcessor,
+    SqsFifoPartialProcessor,
+    SQSRecord,
+    aprocess_partial_response,
+    process_partial_response,
+)
+from aiobatch._processor import automatic_margin, remaining_seconds
+from tests import events
+
+
+class FakeContext:
+    """Lambda's context as far as aiobatch reads it: the time left, counting down."""
+
+    def __init__(self, millis: int) -> None:
+        self.end = time.monotonic() + millis / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.end - time.monotonic()) * 1000))
+
+
+def sqs_event(count: int, *, group_of: str | None = None) -> dict[str, Any]:
+    return {
+        "Records": [
+            events.sqs(n, group=None if group_of is None else group_of[n]) for n in range(count)
+        ]
+    }
+
+
+def ids(response: dict[str, Any]) -> list[int]:
+    return [int(item["itemIdentifier"][2:]) for item in response["batchItemFailures"]]
+
+
+def blocking_handler(slow: set[int], started: list[int] | None = None) -> Any:
+    never = asyncio.Event()
+
+    async def handler(record: SQSRecord) -> int:
+        n = int(record.json_body["n"])
+        if started is not None:
+            started.append(n)
+        if n in slow:
+            await never.wait()
+        return n
+
+    return handler
+
+
+async def test_overrunning_batch_returns_before_the_timeout() -> None:
+    context = FakeContext(400)
+    processor = BatchProcessor(EventType.SQS, max_concurrency=3, deadline_margin=0.15)
+    started: list[int] = []
+    response = await aprocess_partial_response(
+        sqs_event(10), blocking_handler({2, 4, 5}, started), processor, context
+    )
+    assert context.get_remaining_time_in_millis() > 0  # returned before Lambda's timeout
+    # 0, 1, 3 finish; 2, 4, 5 block and fill the pool; 6.. never start.
+    assert started == [0, 1, 2, 3, 4, 5]
+    assert ids(response) == [2, 4, 5, 6, 7, 8, 9]
+    errors = {f.index: f.exception for f in processor.failed_records}
+    assert all(isinstance(e, DeadlineExceededError) for e in errors.values())
+    assert all(isinstance(e, TimeoutError) for e in errors.values())
+    assert "deadline" in str(errors[2])
+    assert [r[0] for r in processor._results or []][:2] == ["success", "success"]
+
+
+def test_overrunning_batch_through_the_sync_facade() -> None:
+    context = FakeContext(300)
+    processor = BatchProcessor(EventType.SQS, deadline_margin=0.1)
+    response = process_partial_response(sqs_event(4), blocking_handler({1}), processor, context)
+    assert ids(response) == [1]
+    assert context.get_remaining_time_in_millis() > 0
+
+
+def test_default_margin_lets_a_batch_run_under_a_one_second_fake_context() -> None:
+    assert automatic_margin(1.0) == pytest.approx(0.25)
+    assert automatic_margin(900.0) == 3.0
+    processor = BatchProcessor(EventType.SQS)
+    response = process_partial_response(
+        sqs_event(5), lambda record: None, processor, FakeContext(1000)
+    )
+    assert response == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize(
+    "context",
+    [None, object(), MagicMock(), type("C", (), {"get_remaining_time_in_millis": None})()],
+)
+def test_no_usable_context_means_no_deadline(context: Any) -> None:
+    assert remaining_seconds(context) is None
+    processor = BatchProcessor(EventType.SQS, deadline_margin=10)
+    response = process_partial_response(sqs_event(3), lambda record: 1, processor, context)
+    assert response == {"batchItemFailures": []}
+
+
+async def test_record_timeout_cancels_only_the_slow_records() -> None:
+    processor = BatchProcessor(EventType.SQS, record_timeout=0.05, max_concurrency=10)
+    response = await aprocess_partial_response(sqs_event(6), blocking_handler({1, 4}), processor)
+    assert ids(response) == [1, 4]
+    for failed in processor.failed_records:
+        assert isinstance(failed.exception, TimeoutError)
+        assert "record_timeout=0.05" in str(failed.exception)
+
+
+async def test_fifo_deadline_in_the_middle_of_a_group() -> None:
+    # group a: 0, 2, 4; group b: 1, 3. Record 2 blocks: the deadline cancels it,
+    # 4 (after it in group a) never starts; group b finishes.
+    context = FakeContext(300)
+    processor = SqsFifoPartialProcessor(
+        skip_group_on_error=True, deadline_margin=0.1, raise_on_entire_batch_failure=False
+    )
+    started: list[int] = []
+    response = await aprocess_partial_response(
+        sqs_event(5, group_of="ababa"), blocking_handler({2}, started), processor, context
+    )
+    assert ids(response) == [2, 4]
+    assert 4 not in started
+    assert all(isinstance(f.exception, DeadlineExceededError) for f in processor.failed_records)
+
+
+async def test_sync_handlers_inline_stop_starting_at_the_deadline() -> None:
+    calls: list[int] = []
+
+    def handler(record: SQSRecord) -> None:
+        n = int(record.json_body["n"])
+        calls.append(n)
+        if n == 1:
+            time.sleep(0.25)  # a plain def handler hogging the loop past the deadline
+
+    processor = BatchProcessor(EventType.SQS, deadline_margin=0.1)
+    response = await aprocess_partial_response(sqs_event(4), handler, processor, FakeContext(300))
+    assert calls == [0, 1]
+    assert ids(response) == [2, 3]
+
+
+def test_sync_handlers_in_threads_are_abandoned_and_reported() -> None:
+    release = threading.Event()
+
+    def handler(record: SQSRecord) -> None:
+        if record.json_body["n"] == 0:
+            release.wait(5)
+
+    processor = BatchProcessor(EventType.SQS, use_threads=True, deadline_margin=0.1)
+    try:
+        response = process_partial_response(sqs_event(3), handler, processor, FakeContext(300))
+    finally:
+        release.set()
+    assert ids(response) == [0]
+    assert isinstance(processor.failed_records[0].exception, DeadlineExceededError)
+
+
+async def test_delete_mode_reports_timed_out_records_and_deletes_no_failure() -> None:
+    class Recording(PartialSQSProcessor):
+        deleted: list[int]
+
+        async def _clean(self) -> None:
+            self.deleted = [
+                i for i, result in enumerate(self._results or []) if result[0] == "success"
+            ]
+
+    processor = Recording(deadline_margin=0.1)
+    await_records = sqs_event(4)["Records"]
+    async with processor(await_records, blocking_handler({3}), lambda_context=FakeContext(300)):
+        await processor.aprocess()
+    assert processor.deleted == [0, 1, 2]
+    assert [f.index for f in processor.failed_records] == [3]
+    assert processor.lambda_end is not None
+
+
+@pytest.mark.parametrize("bad", [0, -1, "1"])
+def test_record_timeout_is_checked(bad: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match="record_timeout"):
+        BatchProcessor(EventType.SQS, record_timeout=bad)
+
+
+def test_deadline_margin_is_checked() -> None:
+    with pytest.raises(ValueError, match="deadline_margin"):
+        PartialSQSProcessor(deadline_margin=-1)
