@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ._events import records_of
@@ -40,10 +40,17 @@ def batch_processor(
 
 def async_batch_processor(
     *, record_handler: RecordHandler, processor: Processor
-) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
-    """Like :func:`batch_processor`, for ``async def`` handlers; the caller awaits it."""
+) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Coroutine[Any, Any, T]]]:
+    """Like :func:`batch_processor`, for ``async def`` handlers; the caller awaits it::
 
-    def decorator(handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @async_batch_processor(record_handler=record_handler, processor=processor)
+    async def lambda_handler(event, context):
+        return {"statusCode": 200}
+
+    asyncio.run(lambda_handler(event, context))
+    """
+
+    def decorator(handler: Callable[..., Awaitable[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
         @functools.wraps(handler)
         async def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> T:
             records = records_of(event)

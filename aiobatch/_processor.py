@@ -102,6 +102,16 @@ def record_id(record: Any) -> str | None:
     return None
 
 
+_NO_RUN = (
+    "no run is set up: call the processor first, as in "
+    "`with processor(records, record_handler): processor.process()`"
+)
+
+
+def _no_handler(record: Any) -> Any:
+    raise RuntimeError(_NO_RUN)
+
+
 class _Processor:
     """State and behaviour common to both bases; not public."""
 
@@ -120,7 +130,7 @@ class _Processor:
         self.fail_messages: list[Any] = []
         self.exceptions: list[ExceptionInfo] = []
         self.records: Sequence[Any] = []
-        self.handler: RecordHandler | None = None
+        self.handler: RecordHandler = _no_handler
         self.lambda_context: Any = None
         self._failures: list[tuple[Any, BaseException]] = []
         self._results: list[RecordResult] | None = None
@@ -190,11 +200,8 @@ class _Processor:
         return self.failure_handler(record, exc)
 
     def _require_run(self) -> Sequence[Any]:
-        if self.handler is None:
-            raise RuntimeError(
-                "no run is set up: call the processor first, as in "
-                "`with processor(records, record_handler): processor.process()`"
-            )
+        if self.handler is _no_handler:
+            raise RuntimeError(_NO_RUN)
         return self.records
 
     def _plan(self, concurrency: int) -> _engine.Plan:
@@ -404,8 +411,6 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     def _handler_call(self) -> tuple[Callable[[Any], Awaitable[Any]], int]:
         """An awaitable call of the record handler, and how many may run at once."""
         handler = self.handler
-        if handler is None:
-            raise RuntimeError("no record handler: call the processor first")
         is_async = _is_async_callable(handler)
         if _wants_lambda_context(handler):
             handler = partial(handler, lambda_context=self.lambda_context)

@@ -1,0 +1,86 @@
+"""PartialSQSProcessor as a context manager, in a plain ``def`` Lambda handler.
+
+The processor lives at module level, as it would in a Lambda function, so a warm
+invocation reuses it (and its SQS client). The first invocation gets six orders, two of
+them invalid: leaving the ``with`` block deletes the four successes and raises
+``SQSBatchProcessingError``, so only the two failures come back. The second, warm
+invocation gets those two again with three new orders: the new ones are deleted, the
+invalid ones stay for another round (in production, until the queue's redrive policy
+moves them to a dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from _local_sqs import FakeContext, Queue, local_sqs
+
+from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, SQSRecord, UndeletedMessage
+
+logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+
+processor = PartialSQSProcessor()
+
+
+def record_handler(record: SQSRecord) -> str:
+    order = record.json_body
+    if order["quantity"] <= 0:
+        # The message says which order, never what is in it.
+        raise ValueError(f"order {order['id']}: quantity must be positive")
+    return f"order {order['id']} accepted"
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> list[tuple[str, Any, Any]]:
+    with processor(event["Records"], record_handler, lambda_context=context):
+        result = processor.process()
+    return result
+
+
+def order_ids(event: dict[str, Any]) -> dict[str, int]:
+    """Message id -> order id, for printing."""
+    return {r["messageId"]: json.loads(r["body"])["id"] for r in event["Records"]}
+
+
+def invoke(queue: Queue, event: dict[str, Any], title: str) -> list[int]:
+    """Call the handler as Lambda would, print the outcome; returns the orders left."""
+    ids = order_ids(event)
+    print(f"{title}: orders {sorted(ids.values())}")
+    undeleted: list[UndeletedMessage] = []
+    try:
+        result = lambda_handler(event, FakeContext())
+    except SQSBatchProcessingError as error:
+        print(f"  raised SQSBatchProcessingError: {error.msg}")
+        for failed in error.failed_records:
+            print(f"  failed: {failed.exception}")
+        undeleted = error.undeleted_messages
+    else:
+        print(f"  returned {len(result)} results, all successes")
+    left = sorted(ids[m] for m in queue.still_on_queue(event))
+    deleted = sorted(set(ids.values()) - set(left))
+    print(f"  deleted from the queue: orders {deleted}")
+    print(f"  still on the queue, to be redelivered: orders {left}")
+    assert not undeleted, "every success must have been deleted"
+    return left
+
+
+def main() -> None:
+    with local_sqs():
+        queue = Queue("orders")
+        queue.send([{"id": n, "quantity": 0 if n in (2, 4) else n + 1} for n in range(6)])
+        first = queue.lambda_event(6)
+        left = invoke(queue, first, "First invocation")
+        assert left == [2, 4], "exactly the failed orders stay on the queue"
+
+        # still_on_queue made orders 2 and 4 visible again: they come back, with new ones.
+        queue.send([{"id": n, "quantity": 1} for n in range(6, 9)])
+        second = queue.lambda_event(5)
+        left = invoke(queue, second, "Second, warm invocation (same processor)")
+        assert sorted(order_ids(second).values()) == [2, 4, 6, 7, 8]
+        assert left == [2, 4], "the new orders are deleted, the invalid ones stay"
+        assert len(processor.failed_records) == 2, "each run starts with a clean slate"
+
+
+if __name__ == "__main__":
+    main()
