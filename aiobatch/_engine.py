@@ -22,7 +22,7 @@ import heapq
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._exceptions import DeadlineExceededError as DeadlineError
 from ._exceptions import RecordSkippedError as SkippedError
@@ -49,6 +49,7 @@ class Plan:
     deadline: float | None = None  # loop.time() after which nothing starts or runs on
     deadline_text: str = "the batch deadline passed"
     item_timeout: float | None = None  # seconds one step may take
+    sync_step: bool = False  # step returns its value instead of an awaitable
 
 
 _UNSET: object = object()
@@ -58,16 +59,19 @@ class _Run(Generic[R, T]):
     def __init__(
         self,
         items: Sequence[R],
-        step: Callable[[R], Awaitable[T]],
+        step: Callable[[R], Any],
         on_error: Callable[[int, R, Exception], T],
         plan: Plan,
+        finish: Callable[[R, Any], T] | None,
     ) -> None:
         self.items = items
         self.step = step
+        self.finish = finish
         self.on_error = on_error
         self.plan = plan
         self.results: list[T] = [_UNSET] * len(items)  # type: ignore[list-item]
         self.stopped = False
+        self.cut_short = False  # the deadline passed, or a worker was cancelled
         self.failed_keys: set[Hashable] = set()
         self.loop = asyncio.get_running_loop()
 
@@ -75,19 +79,23 @@ class _Run(Generic[R, T]):
         """Run one item; True when it succeeded."""
         try:
             timeout = self.plan.item_timeout
-            if timeout is None:
-                self.results[index] = await self.step(item)
-                return True
-            limit = asyncio.timeout(timeout)
-            try:
-                async with limit:
-                    self.results[index] = await self.step(item)
-            except TimeoutError:
-                if not limit.expired():
-                    raise  # the handler's own TimeoutError
-                raise TimeoutError(
-                    f"the record handler did not finish within record_timeout={timeout}s"
-                ) from None
+            if self.plan.sync_step:
+                value = self.step(item)
+            elif timeout is None:
+                value = await self.step(item)
+            else:
+                limit = asyncio.timeout(timeout)
+                try:
+                    async with limit:
+                        value = await self.step(item)
+                except TimeoutError:
+                    if not limit.expired():
+                        raise  # the handler's own TimeoutError
+                    raise TimeoutError(
+                        f"the record handler did not finish within record_timeout={timeout}s"
+                    ) from None
+            finish = self.finish
+            self.results[index] = value if finish is None else finish(item, value)
             return True
         except Exception as exc:
             self.results[index] = self.on_error(index, item, exc)
@@ -99,17 +107,31 @@ class _Run(Generic[R, T]):
 
     async def fast_worker(self, work: enumerate[R]) -> None:
         """The hot path: no deadline, no per-item timeout, no order."""
-        step, on_error, results = self.step, self.on_error, self.results
+        step, finish, on_error, results = self.step, self.finish, self.on_error, self.results
         stop_batch = self.plan.stop is Stop.BATCH
+        sync = self.plan.sync_step
         for index, item in work:
             if self.stopped:
                 return
             try:
-                results[index] = await step(item)
+                value = step(item) if sync else await step(item)
+                results[index] = value if finish is None else finish(item, value)
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
                 if stop_batch:
                     self.stopped = True
+
+    def guard(self, make_worker: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Note a worker that dies of CancelledError: its item has no outcome then."""
+
+        async def guarded() -> None:
+            try:
+                await make_worker()
+            except asyncio.CancelledError:
+                self.cut_short = True
+                raise
+
+        return guarded
 
     async def unordered_worker(self, work: enumerate[R]) -> None:
         stop_batch = self.plan.stop is Stop.BATCH
@@ -142,15 +164,16 @@ class _Run(Generic[R, T]):
                     if count:
                         await make_worker()
                 else:
-                    await _pool(make_worker, workers)
+                    await _pool(self.guard(make_worker), workers)
         except TimeoutError:
             if not deadline.expired():
                 raise
-        return self.finish()
+            self.cut_short = True
+        return self.complete()
 
-    def finish(self) -> list[T]:
+    def complete(self) -> list[T]:
         results = self.results
-        if _UNSET not in results:
+        if not (self.stopped or self.failed_keys or self.cut_short) or _UNSET not in results:
             return results
         if self.past_deadline():
             reason: Exception = DeadlineError(self.plan.deadline_text)
@@ -257,14 +280,17 @@ class _Scheduler(Generic[R, T]):
 
 async def run_all(
     items: Sequence[R],
-    step: Callable[[R], Awaitable[T]],
+    step: Callable[[R], Any],
     on_error: Callable[[int, R, Exception], T],
     plan: Plan,
+    finish: Callable[[R, Any], T] | None = None,
 ) -> list[T]:
     """Run ``step`` over every item as ``plan`` says.
 
-    Returns one result per item, in input order whatever order they finished in. An
-    item whose step raised ``Exception``, that the deadline caught, or that a failure
-    kept from starting gets ``on_error(index, item, exc)`` instead.
+    ``step(item)`` returns an awaitable (its value when ``plan.sync_step``); the
+    item's result is that value, or ``finish(item, value)``. Returns one result per
+    item, in input order whatever order they finished in. An item whose step or finish
+    raised ``Exception``, that the deadline caught, or that a failure kept from
+    starting gets ``on_error(index, item, exc)`` instead.
     """
-    return await _Run(items, step, on_error, plan).run()
+    return await _Run(items, step, on_error, plan, finish).run()

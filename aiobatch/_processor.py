@@ -223,10 +223,17 @@ class _Processor:
         return plan
 
     async def _run(
-        self, step: Callable[[Any], Awaitable[RecordResult]], concurrency: int
+        self,
+        step: Callable[[Any], Any],
+        concurrency: int,
+        finish: Callable[[Any, Any], RecordResult] | None = None,
+        *,
+        sync_step: bool = False,
     ) -> list[RecordResult]:
         records = self._require_run()
-        results = await _engine.run_all(records, step, self._on_error, self._plan(concurrency))
+        plan = self._plan(concurrency)
+        plan.sync_step = sync_step
+        results = await _engine.run_all(records, step, self._on_error, plan, finish)
         self._results = results
         return results
 
@@ -309,12 +316,9 @@ class BasePartialProcessor(_Processor, ABC):
     def _process_record(self, record: Any) -> RecordResult:
         """Process one record; return ``success_handler(...)`` or ``failure_handler(...)``."""
 
-    async def _step(self, record: Any) -> RecordResult:
-        return self._process_record(record)
-
     async def aprocess(self) -> list[RecordResult]:
         """Run every record, one at a time; one result tuple per record, in input order."""
-        return await self._run(self._step, 1)
+        return await self._run(self._process_record, 1, sync_step=True)
 
     def process(self) -> list[RecordResult]:
         """Run every record from plain sync code."""
@@ -382,9 +386,10 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return None
 
     async def _process_record(self, record: Any) -> RecordResult:
-        call, _ = self._handler_call()
+        call, _, sync = self._handler_call()
         try:
-            result = await call(self._handler_input(record))
+            value = call(self._handler_input(record))
+            result = value if sync else await value
         except Exception as exc:
             return self.failure_handler(record, exc)
         return self.success_handler(record, result)
@@ -394,42 +399,35 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         if type(self)._process_record is not RecordHandlerProcessor._process_record:
             return await super().aprocess()  # a subclass customised the per-record step
         self._require_run()
-        call, concurrency = self._handler_call()
-        success = self.success_handler
+        call, concurrency, sync = self._handler_call()
+        step = call
         if self._converts:
             convert = self._handler_input
 
-            async def step(record: Any) -> RecordResult:
-                return success(record, await call(convert(record)))
-        else:
+            def step(record: Any) -> Any:
+                return call(convert(record))
 
-            async def step(record: Any) -> RecordResult:
-                return success(record, await call(record))
+        return await self._run(step, concurrency, self.success_handler, sync_step=sync)
 
-        return await self._run(step, concurrency)
-
-    def _handler_call(self) -> tuple[Callable[[Any], Awaitable[Any]], int]:
-        """An awaitable call of the record handler, and how many may run at once."""
+    def _handler_call(self) -> tuple[Callable[[Any], Any], int, bool]:
+        """The call of the record handler, how many may run at once, and whether the
+        call returns its value (a plain ``def`` run inline) rather than an awaitable."""
         handler = self.handler
         is_async = _is_async_callable(handler)
         if _wants_lambda_context(handler):
             handler = partial(handler, lambda_context=self.lambda_context)
         if is_async:
-            return handler, self.max_concurrency
-        sync_handler = handler
+            return handler, self.max_concurrency, False
         if self.use_threads:
             executor = self._executor()
             loop = asyncio.get_running_loop()
+            sync_handler = handler
 
             def in_thread(record: Any) -> Awaitable[Any]:
                 return loop.run_in_executor(executor, sync_handler, record)
 
-            return in_thread, self.max_concurrency
-
-        async def inline(record: Any) -> Any:
-            return sync_handler(record)
-
-        return inline, 1
+            return in_thread, self.max_concurrency, False
+        return handler, 1, True
 
     def _executor(self) -> ThreadPoolExecutor:
         pool = self._thread_pool
