@@ -87,28 +87,51 @@ def require_source(record: dict[str, Any], index: int, expected: str, field: str
         raise _bad(index, field, f"'{field}' is {source!r}, this processor takes {expected!r}")
 
 
-def sqs_records(records: Any, *, need_receipt: bool) -> list[SQSRecord]:
-    """Validate SQS records and wrap them.
+def sqs_records(records: Any) -> list[SQSRecord]:
+    """Validate the SQS records of delete mode and wrap them.
 
-    Delete mode (``need_receipt``) also needs a receipt handle and a well-formed queue
-    ARN for each record; partial-response mode needs only the ``messageId``.
+    Each needs a ``messageId``, a receipt handle and a well-formed queue ARN.
     """
     records = check_records_list(records)
-    wrapped: list[SQSRecord] = []
-    append = wrapped.append
+    known_arns: set[str] = set()
+    for record in records:
+        # The common case in one cheap test; any doubt goes to the detailed check.
+        try:
+            message_id, receipt, arn = (
+                record["messageId"],
+                record["receiptHandle"],
+                record["eventSourceARN"],
+            )
+            ok = (
+                type(record) is dict
+                and record["eventSource"] == "aws:sqs"
+                and type(message_id) is str
+                and message_id != ""
+                and type(receipt) is str
+                and receipt != ""
+                and (arn in known_arns or (type(arn) is str and parse_sqs_arn(arn) is not None))
+            )
+        except (KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            _reject_sqs(records)
+        known_arns.add(arn)
+    return list(map(SQSRecord, records))
+
+
+def _reject_sqs(records: list[Any]) -> None:
+    """Raise InvalidEventError for the first record that is not well formed."""
     for index, raw in enumerate(records):
         record = require_dict(raw, index)
         require_source(record, index, "aws:sqs", "eventSource")
         require_str(record, index, "messageId")
-        if need_receipt:
-            require_str(record, index, "receiptHandle")
-            arn = require_str(record, index, "eventSourceARN")
-            if parse_sqs_arn(arn) is None:
-                raise _bad(
-                    index,
-                    "eventSourceARN",
-                    f"'eventSourceARN' {arn!r} is not an SQS queue ARN "
-                    "(arn:<partition>:sqs:<region>:<account>:<queue name>)",
-                )
-        append(SQSRecord(record))
-    return wrapped
+        require_str(record, index, "receiptHandle")
+        arn = require_str(record, index, "eventSourceARN")
+        if parse_sqs_arn(arn) is None:
+            raise _bad(
+                index,
+                "eventSourceARN",
+                f"'eventSourceARN' {arn!r} is not an SQS queue ARN "
+                "(arn:<partition>:sqs:<region>:<account>:<queue name>)",
+            )
+    raise AssertionError("a record failed the quick check but passed the detailed one")

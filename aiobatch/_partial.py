@@ -11,6 +11,7 @@ import enum
 import json
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypedDict
 
 from . import _engine
@@ -72,16 +73,20 @@ def _dynamodb_key(record: dict[str, Any]) -> Hashable | None:
 class _Source:
     event_source: str  # the records' eventSource
     identifier: tuple[str, ...]  # where the item identifier is
+    get_identifier: Callable[[dict[str, Any]], Any]  # the same, fast; raises on odd shapes
     wrap: Callable[[dict[str, Any]], Any]
     order_key: Callable[[dict[str, Any]], Hashable | None]
     is_stream: bool
 
 
 _SOURCES = {
-    EventType.SQS: _Source("aws:sqs", ("messageId",), SQSRecord, _sqs_group, False),
+    EventType.SQS: _Source(
+        "aws:sqs", ("messageId",), itemgetter("messageId"), SQSRecord, _sqs_group, False
+    ),
     EventType.KinesisDataStreams: _Source(
         "aws:kinesis",
         ("kinesis", "sequenceNumber"),
+        lambda record: record["kinesis"]["sequenceNumber"],
         KinesisStreamRecord,
         _kinesis_key,
         True,
@@ -89,6 +94,7 @@ _SOURCES = {
     EventType.DynamoDBStreams: _Source(
         "aws:dynamodb",
         ("dynamodb", "SequenceNumber"),
+        lambda record: record["dynamodb"]["SequenceNumber"],
         DynamoDBStreamRecord,
         _dynamodb_key,
         True,
@@ -148,15 +154,31 @@ class BatchProcessor(RecordHandlerProcessor):
         self.ordered = ordered
         self.stop_on_first_failure = stop_on_first_failure
         self._source = _SOURCES[event_type]
-        self._identifiers: list[str] = []
         self.batch_response: PartialItemFailureResponse = {"batchItemFailures": []}
 
     def _parse_records(self, records: Sequence[Any]) -> list[Any]:
         source = self._source
         records = check_records_list(records)
-        identifiers: list[str] = []
-        wrapped: list[Any] = []
-        wrap = source.wrap
+        expected, get_id = source.event_source, source.get_identifier
+        for record in records:
+            # The common case in one cheap test; any doubt goes to the detailed check.
+            try:
+                identifier = get_id(record)
+                ok = (
+                    type(record) is dict
+                    and type(identifier) is str
+                    and identifier != ""
+                    and record["eventSource"] == expected
+                )
+            except (KeyError, TypeError, IndexError):
+                ok = False
+            if not ok:
+                self._reject(records)
+        return list(map(source.wrap, records))
+
+    def _reject(self, records: list[Any]) -> None:
+        """Raise InvalidEventError for the first record that is not well formed."""
+        source = self._source
         field = ".".join(source.identifier)
         for index, raw in enumerate(records):
             record = require_dict(raw, index)
@@ -170,10 +192,7 @@ class BatchProcessor(RecordHandlerProcessor):
                     index=index,
                     field=field,
                 )
-            identifiers.append(identifier)
-            wrapped.append(wrap(record))
-        self._identifiers = identifiers
-        return wrapped
+        raise AssertionError("a record failed the quick check but passed the detailed one")
 
     def _handler_input(self, record: Any) -> Any:
         if self.model is None:
@@ -207,9 +226,11 @@ class BatchProcessor(RecordHandlerProcessor):
         if self._results is None:  # processing did not finish
             return
         failed = self._failed_indices()
-        identifiers = self._identifiers
+        path, records = self._source.identifier, self.records
         self.batch_response = {
-            "batchItemFailures": [{"itemIdentifier": identifiers[i]} for i in failed]
+            "batchItemFailures": [
+                {"itemIdentifier": _dig(records[i].raw_event, path)} for i in failed
+            ]
         }
         if failed and len(failed) == len(self._results) and self.raise_on_entire_batch_failure:
             raise BatchProcessingError(

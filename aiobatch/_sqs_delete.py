@@ -297,7 +297,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         self.undeleted_messages: list[UndeletedMessage] = []
 
     def _parse_records(self, records: Sequence[Any]) -> list[SQSRecord]:
-        return sqs_records(records, need_receipt=True)
+        return sqs_records(records)
 
     async def _prepare(self) -> None:
         self.undeleted_messages = []
