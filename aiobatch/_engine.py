@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import heapq
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -106,12 +107,19 @@ class _Run(Generic[R, T]):
         return deadline is not None and self.loop.time() >= deadline
 
     async def fast_worker(self, work: enumerate[R]) -> None:
-        """The hot path: no deadline, no per-item timeout, no order."""
+        """The hot path: no per-item timeout, no order."""
         step, finish, on_error, results = self.step, self.finish, self.on_error, self.results
         stop_batch = self.plan.stop is Stop.BATCH
         sync = self.plan.sync_step
+        deadline = self.plan.deadline
+        if deadline is not None:  # on the cheaper clock the loop's time is based on
+            deadline -= self.loop.time() - time.monotonic()
+        now = time.monotonic
         for index, item in work:
             if self.stopped:
+                return
+            if deadline is not None and now() >= deadline:
+                self.stopped = True
                 return
             try:
                 value = step(item) if sync else await step(item)
@@ -149,8 +157,7 @@ class _Run(Generic[R, T]):
         workers = min(plan.concurrency, count)
         if plan.keys is None:
             work = enumerate(self.items)
-            plain = plan.deadline is None and plan.item_timeout is None
-            unordered = self.fast_worker if plain else self.unordered_worker
+            unordered = self.fast_worker if plan.item_timeout is None else self.unordered_worker
 
             def make_worker() -> Awaitable[None]:
                 return unordered(work)
