@@ -2,6 +2,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_DIRS := aiobatch tests examples $(wildcard benchmarks)
 
 .PHONY: install test lint typecheck pytest demo bench examples clean
 
@@ -14,8 +15,8 @@ $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check aiobatch tests examples benchmarks
-	$(BIN)/ruff format --check aiobatch tests examples benchmarks
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
