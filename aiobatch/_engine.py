@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any, Generic, TypeVar
 
 from ._exceptions import DeadlineExceededError as DeadlineError
@@ -71,9 +72,11 @@ class _Run(Generic[R, T]):
         self.on_error = on_error
         self.plan = plan
         self.results: list[T] = [_UNSET] * len(items)  # type: ignore[list-item]
-        self.stopped = False
-        self.cut_short = False  # the deadline passed, or a worker was cancelled
+        self.stopped = False  # no further item starts
+        self.deadline_hit = False  # the deadline cancelled items under way
+        self.worker_died = False  # a worker ended by a CancelledError of its item's own
         self.failed_keys: set[Hashable] = set()
+        self.wake_all: Callable[[], None] = lambda: None  # the scheduler's, when ordered
         self.loop = asyncio.get_running_loop()
 
     async def run_one(self, index: int, item: R) -> bool:
@@ -82,6 +85,8 @@ class _Run(Generic[R, T]):
             timeout = self.plan.item_timeout
             if self.plan.sync_step:
                 value = self.step(item)
+                if value is not None and isawaitable(value):
+                    value = await value  # a plain function that returned a coroutine
             elif timeout is None:
                 value = await self.step(item)
             else:
@@ -122,7 +127,12 @@ class _Run(Generic[R, T]):
                 self.stopped = True
                 return
             try:
-                value = step(item) if sync else await step(item)
+                if sync:
+                    value = step(item)
+                    if value is not None and isawaitable(value):
+                        value = await value  # a plain function that returned a coroutine
+                else:
+                    value = await step(item)
                 results[index] = value if finish is None else finish(item, value)
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
@@ -130,13 +140,18 @@ class _Run(Generic[R, T]):
                     self.stopped = True
 
     def guard(self, make_worker: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        """Note a worker that dies of CancelledError: its item has no outcome then."""
+        """Note a worker that dies of CancelledError, and stop the run.
+
+        A task group does not count a cancelled child as an error: without this the
+        item would have no outcome, and workers waiting for its key would wait forever.
+        """
 
         async def guarded() -> None:
             try:
                 await make_worker()
             except asyncio.CancelledError:
-                self.cut_short = True
+                self.worker_died = self.stopped = True
+                self.wake_all()
                 raise
 
         return guarded
@@ -175,21 +190,22 @@ class _Run(Generic[R, T]):
         except TimeoutError:
             if not deadline.expired():
                 raise
-            self.cut_short = True
+            self.deadline_hit = True
         return self.complete()
 
     def complete(self) -> list[T]:
         results = self.results
-        if not (self.stopped or self.failed_keys or self.cut_short) or _UNSET not in results:
+        incomplete = self.stopped or self.failed_keys or self.deadline_hit or self.worker_died
+        if not incomplete or _UNSET not in results:
             return results
-        if self.past_deadline():
+        if self.deadline_hit or self.past_deadline():
             reason: Exception = DeadlineError(self.plan.deadline_text)
-        elif self.stopped or self.failed_keys:
-            reason = SkippedError("not started: an earlier record failed")
-        else:
-            # A step raised CancelledError on its own (no one cancelled us): its worker
-            # died quietly and left items without an outcome. Never report those as done.
+        elif self.worker_died:
+            # A step raised CancelledError on its own (no one cancelled us): its item has
+            # no outcome. Never report it, or what did not start, as done.
             raise asyncio.CancelledError("a record handler raised CancelledError")
+        else:
+            reason = SkippedError("not started: an earlier record failed")
         for index, result in enumerate(results):
             if result is _UNSET:
                 item = self.items[index]
@@ -243,6 +259,7 @@ class _Scheduler(Generic[R, T]):
         heapq.heapify(self.ready)
         self.unstarted = len(keys)
         self.waiters: deque[asyncio.Future[None]] = deque()
+        run.wake_all = lambda: self.wake(len(self.waiters))
 
     def wake(self, count: int) -> None:
         while count and self.waiters:

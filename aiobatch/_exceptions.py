@@ -9,6 +9,7 @@ The hierarchy::
     ├── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
     │
     │   the exception of one record, never raised out of a run:
+    ├── RecordValidationError (ValueError) the record does not fit the processor's model
     ├── RecordSkippedError                 not started because an earlier record failed
     └── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
 """
@@ -132,3 +133,25 @@ class RecordSkippedError(AiobatchError):
 class DeadlineExceededError(AiobatchError, TimeoutError):
     """The batch deadline, taken from the Lambda context, passed before this record
     finished or started; it is reported failed so that it is retried."""
+
+
+class RecordValidationError(AiobatchError, ValueError):
+    """A record does not fit the processor's ``model``; it fails alone.
+
+    The message and ``errors`` name the fields and what is wrong with them, never
+    their values: a record can hold personal data, and this text is logged.
+    """
+
+    def __init__(self, msg: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+        self.errors = list(errors)
+        super().__init__(msg)
+
+    @classmethod
+    def from_pydantic(cls, exc: Any) -> RecordValidationError:
+        errors = exc.errors(include_input=False, include_url=False, include_context=False)
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ())) or '(record)'}: "
+            f"{error.get('msg', '')}"
+            for error in errors
+        )
+        return cls(f"{len(errors)} validation error(s) for {exc.title}: {details}", errors)

@@ -21,7 +21,7 @@ from ._events import (
     require_dict,
     require_source,
 )
-from ._exceptions import BatchProcessingError, InvalidEventError
+from ._exceptions import BatchProcessingError, InvalidEventError, RecordValidationError
 from ._processor import (
     DEFAULT_MAX_CONCURRENCY,
     RecordHandler,
@@ -197,7 +197,12 @@ class BatchProcessor(RecordHandlerProcessor):
     def _handler_input(self, record: Any) -> Any:
         if self.model is None:
             return record
-        return self.model.model_validate(record.raw_event)
+        try:
+            return self.model.model_validate(record.raw_event)
+        except Exception as exc:
+            if callable(getattr(exc, "errors", None)) and hasattr(exc, "title"):
+                raise RecordValidationError.from_pydantic(exc) from None
+            raise
 
     def _plan(self, concurrency: int) -> _engine.Plan:
         plan = super()._plan(concurrency)
@@ -208,7 +213,8 @@ class BatchProcessor(RecordHandlerProcessor):
             plan.stop = _engine.Stop.BATCH
         return plan
 
-    async def _prepare(self) -> None:
+    def _reset(self) -> None:
+        super()._reset()
         self.batch_response = {"batchItemFailures": []}
 
     def response(self) -> PartialItemFailureResponse:

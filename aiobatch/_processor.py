@@ -11,19 +11,28 @@ import asyncio
 import inspect
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from inspect import isawaitable
 from types import TracebackType
 from typing import Any, Literal, Self, TypeAlias
 
 from . import _engine
-from ._exceptions import ExceptionInfo, FailedRecord
+from ._exceptions import (
+    DeadlineExceededError,
+    ExceptionInfo,
+    FailedRecord,
+    RecordSkippedError,
+)
 from ._runner import run_sync
 
 logger = logging.getLogger("aiobatch")
 
 DEFAULT_MAX_CONCURRENCY = 100
+
+UNFINISHED_SHOWN = 50
+"""How many identifiers of unfinished records the summary log line names."""
 
 SuccessResponse: TypeAlias = tuple[Literal["success"], Any, Any]
 FailureResponse: TypeAlias = tuple[Literal["fail"], str, Any]
@@ -133,23 +142,45 @@ class _Processor:
         self.handler: RecordHandler = _no_handler
         self.lambda_context: Any = None
         self._failures: list[tuple[Any, BaseException]] = []
+        self._unfinished: list[str] = []
         self._results: list[RecordResult] | None = None
 
     def __call__(
-        self, records: Sequence[Any], record_handler: RecordHandler, lambda_context: Any = None
+        self,
+        records: Sequence[Any],
+        record_handler: RecordHandler | None = None,
+        lambda_context: Any = None,
+        *,
+        handler: RecordHandler | None = None,
     ) -> Self:
-        """Set up a run over ``records``; returns the processor for ``with``/``async with``."""
+        """Set up a run over ``records``; returns the processor for ``with``/``async with``.
+
+        ``handler=`` is Powertools' name for ``record_handler``, accepted for migration.
+        """
+        if handler is not None:
+            if record_handler is not None:
+                raise TypeError("pass record_handler or handler, not both")
+            record_handler = handler
         if not callable(record_handler):
             raise TypeError(f"record_handler must be callable, got {type(record_handler).__name__}")
+        self._reset()
         self.records = self._parse_records(records)
         self.handler = record_handler
         self.lambda_context = lambda_context
+        return self
+
+    def _reset(self) -> None:
+        """Forget the last run, so that nothing of it leaks into the next."""
+        self.records = []
+        self.handler = _no_handler
+        self.lambda_context = None
+        self.lambda_end = None
         self.success_messages.clear()
         self.fail_messages.clear()
         self.exceptions.clear()
         self._failures = []
+        self._unfinished = []
         self._results = None
-        return self
 
     def _parse_records(self, records: Sequence[Any]) -> Sequence[Any]:
         """Validate and wrap the records of a run; raises InvalidEventError."""
@@ -169,13 +200,18 @@ class _Processor:
         """Keep a failure; override to do more (call ``super()`` to keep the bookkeeping)."""
         if isinstance(exception, tuple):  # Powertools passes (type, value, traceback)
             exception = exception[1]
-        logger.warning(
-            "record %s failed: %s: %s",
-            record_id(record) or "?",
-            type(exception).__name__,
-            exception,
-            exc_info=(type(exception), exception, exception.__traceback__),
-        )
+        if isinstance(exception, DeadlineExceededError | RecordSkippedError):
+            # Never ran, or cut short: one summary line per run, not thousands of lines
+            # eating the time left before Lambda's timeout.
+            self._unfinished.append(record_id(record) or "?")
+        else:
+            logger.warning(
+                "record %s failed: %s: %s",
+                record_id(record) or "?",
+                type(exception).__name__,
+                exception,
+                exc_info=(type(exception), exception, exception.__traceback__),
+            )
         entry: FailureResponse = ("fail", f"{type(exception).__name__}:{exception}", record)
         self.exceptions.append((type(exception), exception, exception.__traceback__))
         self.fail_messages.append(record)
@@ -196,6 +232,25 @@ class _Processor:
         ]
         return sorted(failed, key=lambda f: f.index)
 
+    def _cleanup_allowance(self) -> float:
+        """Seconds ``_clean`` may need beyond the automatic margin (delete mode: making
+        the SQS client the first time)."""
+        return 0.0
+
+    def _log_unfinished(self) -> None:
+        unfinished = self._unfinished
+        if not unfinished:
+            return
+        shown = ", ".join(unfinished[:UNFINISHED_SHOWN])
+        more = len(unfinished) - UNFINISHED_SHOWN
+        logger.warning(
+            "%d records did not finish (the deadline passed, or an earlier record "
+            "failed) and are reported failed: %s%s",
+            len(unfinished),
+            shown,
+            f" and {more} more" if more > 0 else "",
+        )
+
     def _on_error(self, index: int, record: Any, exc: Exception) -> RecordResult:
         return self.failure_handler(record, exc)
 
@@ -213,7 +268,7 @@ class _Processor:
             now = asyncio.get_running_loop().time()
             margin = self.deadline_margin
             if margin is None:
-                margin = automatic_margin(remaining)
+                margin = automatic_margin(remaining) + self._cleanup_allowance()
             self.lambda_end = now + remaining
             plan.deadline = now + remaining - margin
             plan.deadline_text = (
@@ -234,6 +289,7 @@ class _Processor:
         plan = self._plan(concurrency)
         plan.sync_step = sync_step
         results = await _engine.run_all(records, step, self._on_error, plan, finish)
+        self._log_unfinished()
         self._results = results
         return results
 
@@ -372,6 +428,21 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         )
         self.use_threads = use_threads
         self._thread_pool: ThreadPoolExecutor | None = None
+        self._call_cache: tuple[RecordHandler, tuple[Callable[[Any], Any], int, bool]] | None = None
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._call_cache = None
+
+    def _drop_abandoned_threads(self) -> None:
+        """Threads abandoned at the deadline may still be running: they must not hold
+        the slots of the next run, which gets a fresh pool."""
+        pool = self._thread_pool
+        if pool is not None and any(
+            isinstance(exc, DeadlineExceededError) for _, exc in self._failures
+        ):
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._thread_pool = None
 
     def _handler_input(self, record: Any) -> Any:
         """What the handler gets for a record; a model's instance where one is set."""
@@ -389,7 +460,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         call, _, sync = self._handler_call()
         try:
             value = call(self._handler_input(record))
-            result = value if sync else await value
+            result = await value if not sync or isawaitable(value) else value
         except Exception as exc:
             return self.failure_handler(record, exc)
         return self.success_handler(record, result)
@@ -407,11 +478,25 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             def step(record: Any) -> Any:
                 return call(convert(record))
 
-        return await self._run(step, concurrency, self.success_handler, sync_step=sync)
+        try:
+            return await self._run(step, concurrency, self.success_handler, sync_step=sync)
+        finally:
+            self._drop_abandoned_threads()
 
     def _handler_call(self) -> tuple[Callable[[Any], Any], int, bool]:
         """The call of the record handler, how many may run at once, and whether the
-        call returns its value (a plain ``def`` run inline) rather than an awaitable."""
+        call returns its value (a plain ``def`` run inline) rather than an awaitable.
+
+        Worked out once per run (a subclass's ``_process_record`` calling ``super()``
+        asks for it once per record)."""
+        cached = self._call_cache
+        if cached is not None and cached[0] is self.handler:
+            return cached[1]
+        call = self._make_handler_call()
+        self._call_cache = (self.handler, call)
+        return call
+
+    def _make_handler_call(self) -> tuple[Callable[[Any], Any], int, bool]:
         handler = self.handler
         is_async = _is_async_callable(handler)
         if _wants_lambda_context(handler):
@@ -423,8 +508,9 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             loop = asyncio.get_running_loop()
             sync_handler = handler
 
-            def in_thread(record: Any) -> Awaitable[Any]:
-                return loop.run_in_executor(executor, sync_handler, record)
+            async def in_thread(record: Any) -> Any:
+                value = await loop.run_in_executor(executor, sync_handler, record)
+                return await value if isawaitable(value) else value
 
             return in_thread, self.max_concurrency, False
         return handler, 1, True

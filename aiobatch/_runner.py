@@ -19,6 +19,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _lock = threading.Lock()
+_busy = threading.Lock()  # the loop runs one call at a time
 _runner: asyncio.Runner | None = None
 
 
@@ -59,9 +60,18 @@ def run_sync(
             "aiobatch's sync API was called from inside a running event loop, which it "
             f"cannot block. Use the async API instead: {alternative}."
         )
-    runner = _get_runner()
+    if not _busy.acquire(blocking=False):
+        raise SyncInAsyncError(
+            "aiobatch's sync API is already running in another thread: its process-wide "
+            "event loop runs one call at a time. Call it from one thread, or use the "
+            f"async API: {alternative}."
+        )
+    try:
+        runner = _get_runner()
 
-    async def main() -> T:
-        return await fn(*args, **kwargs)
+        async def main() -> T:
+            return await fn(*args, **kwargs)
 
-    return runner.run(main())
+        return runner.run(main())
+    finally:
+        _busy.release()

@@ -35,6 +35,11 @@ DEFAULT_MAX_POOL_CONNECTIONS = 50
 RETURN_TIME = 0.1
 """Seconds kept, when Lambda's timeout is known, between the deletes and the timeout."""
 
+COLD_CLIENT_TIME = 0.5
+"""Seconds added to the automatic deadline margin while no SQS client is made: importing
+aioboto3 and making a client takes about 0.27 s on a developer machine, several times
+that on a small Lambda."""
+
 
 def queue_url(endpoint_url: str, queue: QueueRef) -> str:
     """The queue URL on an endpoint: ``<endpoint>/<account>/<name>``.
@@ -90,6 +95,10 @@ class SQSClients:
         self._lock: asyncio.Lock | None = None
         self._closer: AsyncIterator[None] | None = None
         self.created = 0
+
+    def ready(self) -> bool:
+        """Whether a client is made on the running loop."""
+        return bool(self._clients) and self._loop is asyncio.get_running_loop()
 
     @property
     def max_pool_connections(self) -> int:
@@ -299,6 +308,9 @@ class PartialSQSProcessor(RecordHandlerProcessor):
     def _parse_records(self, records: Sequence[Any]) -> list[SQSRecord]:
         return sqs_records(records)
 
+    def _cleanup_allowance(self) -> float:
+        return 0.0 if self._clients.ready() else COLD_CLIENT_TIME
+
     async def _prepare(self) -> None:
         self.undeleted_messages = []
 
@@ -306,21 +318,40 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         results = self._results
         if results is None:  # processing never finished: delete nothing
             return
-        successes = [
-            (index, record)
-            for index, (record, result) in enumerate(zip(self.records, results, strict=True))
-            if result[0] == "success"
-        ]
-        failed_count = len(results) - len(successes)
-        if not failed_count:
+        successes: list[tuple[int, SQSRecord]] = []
+        failed_ids: set[str] = set()
+        for index, (record, result) in enumerate(zip(self.records, results, strict=True)):
+            if result[0] == "success":
+                successes.append((index, record))
+            else:
+                failed_ids.add(record.message_id)
+        if not failed_ids:
             return
+        failed_count = len(results) - len(successes)
+        # SQS may deliver one message twice in a batch. Deleting a success's copy would
+        # delete the message whose other copy failed: keep it, and say so.
+        kept = [
+            UndeletedMessage(
+                record.message_id,
+                record.event_source_arn,
+                "DuplicateOfFailedMessage",
+                "another copy of this message failed in the same batch",
+                None,
+            )
+            for _, record in successes
+            if record.message_id in failed_ids
+        ]
+        if kept:
+            successes = [(i, r) for i, r in successes if r.message_id not in failed_ids]
+        self.undeleted_messages = kept
         if successes:
             deadline = None if self.lambda_end is None else self.lambda_end - RETURN_TIME
-            self.undeleted_messages = await self._deleter.delete(successes, deadline)
+            self.undeleted_messages += await self._deleter.delete(successes, deadline)
+        successes_count = len(successes) + len(kept)
         undeleted = self.undeleted_messages
         summary = (
             f"{failed_count} of {len(results)} records failed and will be redelivered; "
-            f"{len(successes) - len(undeleted)} successful messages were deleted"
+            f"{successes_count - len(undeleted)} successful messages were deleted"
         )
         if undeleted:
             summary += f", {len(undeleted)} could not be deleted and will be redelivered too"

@@ -21,6 +21,7 @@ from aiobatch import (
     InvalidEventError,
     KinesisStreamRecord,
     RecordSkippedError,
+    RecordValidationError,
     SqsFifoPartialProcessor,
     SQSRecord,
     SyncInAsyncError,
@@ -361,7 +362,9 @@ async def test_model_validation_failure_fails_only_that_record(event_type: Event
     if event_type is EventType.SQS:
         assert [model.body.n for model in seen] == [0, 1, 3]
     (failed,) = processor.failed_records
-    assert type(failed.exception).__name__ == "ValidationError"
+    assert isinstance(failed.exception, RecordValidationError)
+    assert isinstance(failed.exception, ValueError)
+    assert failed.exception.errors
 
 
 # Bad input
