@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import threading
@@ -449,3 +450,24 @@ def test_importing_aiobatch_imports_no_aws_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
+async def test_failure_log_has_a_traceback_only_at_debug(
+    caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    async def handler(record: SQSRecord) -> None:
+        raise ValueError("nope")
+
+    class Quiet(PartialSQSProcessor):
+        async def _clean(self) -> None:
+            return None
+
+    processor = Quiet()
+    with caplog.at_level(level, logger="aiobatch"):
+        async with processor(records(1), handler):
+            await processor.aprocess()
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage() == "record m-0 failed: ValueError: nope"
+    assert (warning.exc_info is not None) == (level == logging.DEBUG)
+    assert processor.failed_records[0].exception.__traceback__ is not None
