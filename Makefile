@@ -33,7 +33,7 @@ examples: $(STAMP)
 	for f in examples/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-bench.txt
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:

@@ -336,7 +336,7 @@ def case_failing(settings: Settings) -> CaseResult:
     sync_targets(case, "3 sync")
     sync_targets(case, "3 sync", AIOBATCH_SYNC + QUIET)
     case.notes.append(
-        "aiobatch logs each failed record at WARNING with its traceback; the benchmark "
+        "aiobatch logs each failed record at WARNING (its traceback only at DEBUG); the benchmark "
         "formats every log record (as Lambda's log handler does) and discards it. "
         "Powertools logs a failure at DEBUG only, unless given a logger. The "
         "'logger at ERROR' rows show aiobatch with that logging switched off."
