@@ -6,6 +6,7 @@ import asyncio
 import logging
 import subprocess
 import sys
+import textwrap
 import threading
 from typing import Any
 
@@ -442,14 +443,26 @@ def test_public_names_are_exported_and_sorted() -> None:
 
 
 def test_importing_aiobatch_imports_no_aws_sdk() -> None:
-    code = (
-        "import sys, aiobatch; "
-        "from aiobatch import BatchProcessor, process_partial_response; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'aioboto3', 'aiobotocore', 'botocore', 'boto3', 'aiohttp', 'pydantic'}))"
+    code = textwrap.dedent(
+        """
+        import sys
+        from aiobatch import BatchProcessor, EventType, process_partial_response
+
+        def handler(record):
+            if record["messageId"] == "m":
+                raise ValueError("m")
+
+        record = {"messageId": "m", "body": "", "eventSource": "aws:sqs"}
+        event = {"Records": [record, dict(record, messageId="n")]}
+        print(process_partial_response(event, handler, BatchProcessor(EventType.SQS)))
+        sdk = {"aioboto3", "aiobotocore", "botocore", "boto3", "aiohttp", "pydantic"}
+        print(sorted(m for m in sys.modules if m.split(".")[0] in sdk))
+        """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    response, modules = out.stdout.strip().splitlines()
+    assert response == "{'batchItemFailures': [{'itemIdentifier': 'm'}]}"
+    assert modules == "[]"
 
 
 @pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
