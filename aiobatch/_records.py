@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Never, Self, TypeVar, overload
 
 # The DNS suffix of each AWS partition, from botocore's partitions.json. SQS queue URLs
 # use the same host as the regional endpoint: sqs.<region>.<suffix>.
@@ -75,6 +75,52 @@ class _DictWrapper(Mapping[str, Any]):
         return self._data
 
 
+_T = TypeVar("_T")
+
+
+class _Key(property, Generic[_T]):
+    """A read-only property that returns one key of a wrapper's dict.
+
+    ``_Key(key, doc)`` reads ``_data[key]`` (``KeyError`` when missing);
+    ``_Key(key, doc, optional=True)`` reads ``_data.get(key)`` and must be declared
+    ``_Key[T | None]``. ``doc`` becomes its ``__doc__``. It is a class attribute, so it
+    does not clash with the wrappers' ``__slots__``.
+
+    It subclasses ``property`` rather than defining ``__get__`` in Python: access then
+    costs what a hand-written property costs (a Python ``__get__`` costs about a third
+    more), and ``help()``, IDEs, ``inspect`` and a setter's ``AttributeError`` treat it
+    as the property it replaces. The ``__get__`` and ``__set__`` below are for type
+    checkers only.
+    """
+
+    @overload
+    def __init__(self: _Key[_T | None], key: str, doc: str, *, optional: Literal[True]) -> None: ...
+    @overload
+    def __init__(self, key: str, doc: str, *, optional: Literal[False] = False) -> None: ...
+    def __init__(self, key: str, doc: str, *, optional: bool = False) -> None:
+        if optional:
+
+            def get(wrapper: _DictWrapper) -> Any:
+                return wrapper._data.get(key)
+        else:
+
+            def get(wrapper: _DictWrapper) -> Any:
+                return wrapper._data[key]
+
+        super().__init__(get)
+        # property's own doc= argument is not kept on a subclass in Python 3.11.
+        self.__doc__ = doc
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: type[Any], /) -> Self: ...
+        @overload
+        def __get__(self, instance: _DictWrapper, owner: type[Any] | None = None, /) -> _T: ...
+        def __get__(self, instance: Any, owner: type[Any] | None = None, /) -> Any: ...
+        def __set__(self, instance: _DictWrapper, value: Never, /) -> None: ...
+
+
 def _queue_url(arn: str) -> str:
     parts = arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not all(parts[3:]):
@@ -96,54 +142,36 @@ class SQSRecordAttributes(_DictWrapper):
 
     __slots__ = ()
 
-    @property
-    def aws_trace_header(self) -> str | None:
-        """The X-Ray trace header, or ``None``."""
-        return self._data.get("AWSTraceHeader")
-
-    @property
-    def approximate_receive_count(self) -> str:
-        """How many times the message has been received and not deleted."""
-        value: str = self._data["ApproximateReceiveCount"]
-        return value
-
-    @property
-    def sent_timestamp(self) -> str:
-        """When the message was sent, in epoch milliseconds."""
-        value: str = self._data["SentTimestamp"]
-        return value
-
-    @property
-    def sender_id(self) -> str:
-        """The IAM user or role ID that sent the message."""
-        value: str = self._data["SenderId"]
-        return value
-
-    @property
-    def approximate_first_receive_timestamp(self) -> str:
-        """When the message was first received, in epoch milliseconds."""
-        value: str = self._data["ApproximateFirstReceiveTimestamp"]
-        return value
-
-    @property
-    def sequence_number(self) -> str | None:
-        """The FIFO sequence number, or ``None`` on a standard queue."""
-        return self._data.get("SequenceNumber")
-
-    @property
-    def message_group_id(self) -> str | None:
-        """The FIFO message group, or ``None`` on a standard queue."""
-        return self._data.get("MessageGroupId")
-
-    @property
-    def message_deduplication_id(self) -> str | None:
-        """The FIFO deduplication token, or ``None``."""
-        return self._data.get("MessageDeduplicationId")
-
-    @property
-    def dead_letter_queue_source_arn(self) -> str | None:
-        """The queue that moved the message to this dead-letter queue, or ``None``."""
-        return self._data.get("DeadLetterQueueSourceArn")
+    aws_trace_header: _Key[str | None] = _Key(
+        "AWSTraceHeader", "The X-Ray trace header, or ``None``.", optional=True
+    )
+    approximate_receive_count: _Key[str] = _Key(
+        "ApproximateReceiveCount", "How many times the message has been received and not deleted."
+    )
+    sent_timestamp: _Key[str] = _Key(
+        "SentTimestamp", "When the message was sent, in epoch milliseconds."
+    )
+    sender_id: _Key[str] = _Key("SenderId", "The IAM user or role ID that sent the message.")
+    approximate_first_receive_timestamp: _Key[str] = _Key(
+        "ApproximateFirstReceiveTimestamp",
+        "When the message was first received, in epoch milliseconds.",
+    )
+    sequence_number: _Key[str | None] = _Key(
+        "SequenceNumber",
+        "The FIFO sequence number, or ``None`` on a standard queue.",
+        optional=True,
+    )
+    message_group_id: _Key[str | None] = _Key(
+        "MessageGroupId", "The FIFO message group, or ``None`` on a standard queue.", optional=True
+    )
+    message_deduplication_id: _Key[str | None] = _Key(
+        "MessageDeduplicationId", "The FIFO deduplication token, or ``None``.", optional=True
+    )
+    dead_letter_queue_source_arn: _Key[str | None] = _Key(
+        "DeadLetterQueueSourceArn",
+        "The queue that moved the message to this dead-letter queue, or ``None``.",
+        optional=True,
+    )
 
 
 class SQSMessageAttribute(_DictWrapper):
@@ -152,21 +180,19 @@ class SQSMessageAttribute(_DictWrapper):
     __slots__ = ()
     _repr_keys = (("data_type", "dataType"),)
 
-    @property
-    def string_value(self) -> str | None:
-        """The value of a ``String`` or ``Number`` attribute, or ``None``."""
-        return self._data.get("stringValue")
-
-    @property
-    def binary_value(self) -> str | None:
-        """The base64-encoded value of a ``Binary`` attribute, or ``None``."""
-        return self._data.get("binaryValue")
-
-    @property
-    def data_type(self) -> str:
-        """``String``, ``Number`` or ``Binary``, with any custom suffix."""
-        value: str = self._data["dataType"]
-        return value
+    string_value: _Key[str | None] = _Key(
+        "stringValue",
+        "The value of a ``String`` or ``Number`` attribute, or ``None``.",
+        optional=True,
+    )
+    binary_value: _Key[str | None] = _Key(
+        "binaryValue",
+        "The base64-encoded value of a ``Binary`` attribute, or ``None``.",
+        optional=True,
+    )
+    data_type: _Key[str] = _Key(
+        "dataType", "``String``, ``Number`` or ``Binary``, with any custom suffix."
+    )
 
 
 class SQSMessageAttributes(_DictWrapper):
@@ -202,23 +228,11 @@ class SQSRecord(_DictWrapper):
     _repr_keys = (("message_id", "messageId"),)
     _json_body: Any
 
-    @property
-    def message_id(self) -> str:
-        """The message's unique identifier."""
-        value: str = self._data["messageId"]
-        return value
-
-    @property
-    def receipt_handle(self) -> str:
-        """The handle of this receipt of the message, needed to delete it."""
-        value: str = self._data["receiptHandle"]
-        return value
-
-    @property
-    def body(self) -> str:
-        """The message body."""
-        value: str = self._data["body"]
-        return value
+    message_id: _Key[str] = _Key("messageId", "The message's unique identifier.")
+    receipt_handle: _Key[str] = _Key(
+        "receiptHandle", "The handle of this receipt of the message, needed to delete it."
+    )
+    body: _Key[str] = _Key("body", "The message body.")
 
     @property
     def json_body(self) -> Any:
@@ -239,29 +253,12 @@ class SQSRecord(_DictWrapper):
         """The message's user-defined attributes (empty when the record has none)."""
         return SQSMessageAttributes(self._data.get("messageAttributes") or {})
 
-    @property
-    def md5_of_body(self) -> str:
-        """The MD5 digest of the body."""
-        value: str = self._data["md5OfBody"]
-        return value
-
-    @property
-    def event_source(self) -> str:
-        """``aws:sqs``."""
-        value: str = self._data["eventSource"]
-        return value
-
-    @property
-    def event_source_arn(self) -> str:
-        """The ARN of the queue the message came from."""
-        value: str = self._data["eventSourceARN"]
-        return value
-
-    @property
-    def aws_region(self) -> str:
-        """The queue's region."""
-        value: str = self._data["awsRegion"]
-        return value
+    md5_of_body: _Key[str] = _Key("md5OfBody", "The MD5 digest of the body.")
+    event_source: _Key[str] = _Key("eventSource", "``aws:sqs``.")
+    event_source_arn: _Key[str] = _Key(
+        "eventSourceARN", "The ARN of the queue the message came from."
+    )
+    aws_region: _Key[str] = _Key("awsRegion", "The queue's region.")
 
     @property
     def queue_url(self) -> str:
@@ -285,29 +282,10 @@ class KinesisStreamRecordPayload(_DictWrapper):
         """When the record reached the stream, in epoch seconds."""
         return float(self._data["approximateArrivalTimestamp"])
 
-    @property
-    def data(self) -> str:
-        """The data blob, base64-encoded as delivered."""
-        value: str = self._data["data"]
-        return value
-
-    @property
-    def kinesis_schema_version(self) -> str:
-        """The record's schema version."""
-        value: str = self._data["kinesisSchemaVersion"]
-        return value
-
-    @property
-    def partition_key(self) -> str:
-        """The key that chose the record's shard."""
-        value: str = self._data["partitionKey"]
-        return value
-
-    @property
-    def sequence_number(self) -> str:
-        """The record's identifier within its shard."""
-        value: str = self._data["sequenceNumber"]
-        return value
+    data: _Key[str] = _Key("data", "The data blob, base64-encoded as delivered.")
+    kinesis_schema_version: _Key[str] = _Key("kinesisSchemaVersion", "The record's schema version.")
+    partition_key: _Key[str] = _Key("partitionKey", "The key that chose the record's shard.")
+    sequence_number: _Key[str] = _Key("sequenceNumber", "The record's identifier within its shard.")
 
     def data_as_bytes(self) -> bytes:
         """The data blob, base64-decoded."""
@@ -328,47 +306,19 @@ class KinesisStreamRecord(_DictWrapper):
     __slots__ = ()
     _repr_keys = (("event_id", "eventID"),)
 
-    @property
-    def aws_region(self) -> str:
-        """The stream's region."""
-        value: str = self._data["awsRegion"]
-        return value
-
-    @property
-    def event_id(self) -> str:
-        """``<shard id>:<sequence number>``."""
-        value: str = self._data["eventID"]
-        return value
-
-    @property
-    def event_name(self) -> str:
-        """``aws:kinesis:record``."""
-        value: str = self._data["eventName"]
-        return value
-
-    @property
-    def event_source(self) -> str:
-        """``aws:kinesis``."""
-        value: str = self._data["eventSource"]
-        return value
-
-    @property
-    def event_source_arn(self) -> str:
-        """The ARN of the stream (or of its consumer)."""
-        value: str = self._data["eventSourceARN"]
-        return value
-
-    @property
-    def event_version(self) -> str:
-        """The event format version, ``<major>.<minor>``."""
-        value: str = self._data["eventVersion"]
-        return value
-
-    @property
-    def invoke_identity_arn(self) -> str:
-        """The ARN of the identity that invoked the function."""
-        value: str = self._data["invokeIdentityArn"]
-        return value
+    aws_region: _Key[str] = _Key("awsRegion", "The stream's region.")
+    event_id: _Key[str] = _Key("eventID", "``<shard id>:<sequence number>``.")
+    event_name: _Key[str] = _Key("eventName", "``aws:kinesis:record``.")
+    event_source: _Key[str] = _Key("eventSource", "``aws:kinesis``.")
+    event_source_arn: _Key[str] = _Key(
+        "eventSourceARN", "The ARN of the stream (or of its consumer)."
+    )
+    event_version: _Key[str] = _Key(
+        "eventVersion", "The event format version, ``<major>.<minor>``."
+    )
+    invoke_identity_arn: _Key[str] = _Key(
+        "invokeIdentityArn", "The ARN of the identity that invoked the function."
+    )
 
     @property
     def kinesis(self) -> KinesisStreamRecordPayload:
@@ -470,10 +420,9 @@ class StreamRecord(_DictWrapper):
         """The item before the change, decoded, or ``None``."""
         return _deserialize_image(self._data.get("OldImage"))
 
-    @property
-    def sequence_number(self) -> str | None:
-        """The record's sequence number, or ``None``."""
-        return self._data.get("SequenceNumber")
+    sequence_number: _Key[str | None] = _Key(
+        "SequenceNumber", "The record's sequence number, or ``None``.", optional=True
+    )
 
     @property
     def size_bytes(self) -> int | None:
@@ -501,15 +450,12 @@ class DynamoDBStreamRecord(_DictWrapper):
     __slots__ = ()
     _repr_keys = (("event_id", "eventID"), ("event_name", "eventName"))
 
-    @property
-    def aws_region(self) -> str | None:
-        """The table's region, or ``None``."""
-        return self._data.get("awsRegion")
-
-    @property
-    def event_id(self) -> str | None:
-        """The record's unique identifier, or ``None``."""
-        return self._data.get("eventID")
+    aws_region: _Key[str | None] = _Key(
+        "awsRegion", "The table's region, or ``None``.", optional=True
+    )
+    event_id: _Key[str | None] = _Key(
+        "eventID", "The record's unique identifier, or ``None``.", optional=True
+    )
 
     @property
     def event_name(self) -> DynamoDBRecordEventName | None:
@@ -517,25 +463,20 @@ class DynamoDBStreamRecord(_DictWrapper):
         value = self._data.get("eventName")
         return None if value is None else DynamoDBRecordEventName(value)
 
-    @property
-    def event_source(self) -> str | None:
-        """``aws:dynamodb``, or ``None``."""
-        return self._data.get("eventSource")
-
-    @property
-    def event_source_arn(self) -> str | None:
-        """The ARN of the table's stream, or ``None``."""
-        return self._data.get("eventSourceARN")
-
-    @property
-    def event_version(self) -> str | None:
-        """The event format version, or ``None``."""
-        return self._data.get("eventVersion")
-
-    @property
-    def user_identity(self) -> dict[str, Any] | None:
-        """Who made the change (e.g. the TTL service for expiries), or ``None``."""
-        return self._data.get("userIdentity")
+    event_source: _Key[str | None] = _Key(
+        "eventSource", "``aws:dynamodb``, or ``None``.", optional=True
+    )
+    event_source_arn: _Key[str | None] = _Key(
+        "eventSourceARN", "The ARN of the table's stream, or ``None``.", optional=True
+    )
+    event_version: _Key[str | None] = _Key(
+        "eventVersion", "The event format version, or ``None``.", optional=True
+    )
+    user_identity: _Key[dict[str, Any] | None] = _Key(
+        "userIdentity",
+        "Who made the change (e.g. the TTL service for expiries), or ``None``.",
+        optional=True,
+    )
 
     @property
     def dynamodb(self) -> StreamRecord | None:
