@@ -76,11 +76,19 @@ class _Run(Generic[R, T]):
         self.deadline_hit = False  # the deadline cancelled items under way
         self.worker_died = False  # a worker ended by a CancelledError of its item's own
         self.failed_keys: set[Hashable] = set()
+        self.running: set[int] = set()  # indices under way (outside the fast path)
+        self.overtaken: set[int] = set()  # under way when the batch stopped on a failure
         self.wake_all: Callable[[], None] = lambda: None  # the scheduler's, when ordered
         self.loop = asyncio.get_running_loop()
 
     async def run_one(self, index: int, item: R) -> bool:
-        """Run one item; True when it succeeded."""
+        """Run one item; True when it succeeded.
+
+        With ``Stop.BATCH``, the first failure stops the batch, and the items running
+        at that moment are not finished: whatever they return then, they are reported
+        failed (Lambda's FIFO contract: the failure and everything not yet finished).
+        """
+        self.running.add(index)
         try:
             timeout = self.plan.item_timeout
             if self.plan.sync_step:
@@ -100,21 +108,30 @@ class _Run(Generic[R, T]):
                     raise TimeoutError(
                         f"the record handler did not finish within record_timeout={timeout}s"
                     ) from None
+            if index in self.overtaken:
+                raise SkippedError(
+                    "finished after an earlier record failed, so reported failed: after "
+                    "the first failure, every record not yet finished is retried"
+                )
             finish = self.finish
             self.results[index] = value if finish is None else finish(item, value)
             return True
         except Exception as exc:
+            if self.plan.stop is Stop.BATCH and not self.stopped:
+                self.stopped = True
+                self.overtaken = self.running - {index}
             self.results[index] = self.on_error(index, item, exc)
             return False
+        finally:
+            self.running.discard(index)
 
     def past_deadline(self) -> bool:
         deadline = self.plan.deadline
         return deadline is not None and self.loop.time() >= deadline
 
     async def fast_worker(self, work: enumerate[R]) -> None:
-        """The hot path: no per-item timeout, no order."""
+        """The hot path: no per-item timeout, no order, no stopping on a failure."""
         step, finish, on_error, results = self.step, self.finish, self.on_error, self.results
-        stop_batch = self.plan.stop is Stop.BATCH
         sync = self.plan.sync_step
         deadline = self.plan.deadline
         if deadline is not None:  # on the cheaper clock the loop's time is based on
@@ -136,8 +153,6 @@ class _Run(Generic[R, T]):
                 results[index] = value if finish is None else finish(item, value)
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
-                if stop_batch:
-                    self.stopped = True
 
     def guard(self, make_worker: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """Note a worker that dies of CancelledError, and stop the run.
@@ -157,14 +172,12 @@ class _Run(Generic[R, T]):
         return guarded
 
     async def unordered_worker(self, work: enumerate[R]) -> None:
-        stop_batch = self.plan.stop is Stop.BATCH
         for index, item in work:
             if self.past_deadline():
                 self.stopped = True
             if self.stopped:
                 return
-            if not await self.run_one(index, item) and stop_batch:
-                self.stopped = True
+            await self.run_one(index, item)
 
     async def run(self) -> list[T]:
         plan = self.plan
@@ -172,7 +185,8 @@ class _Run(Generic[R, T]):
         workers = min(plan.concurrency, count)
         if plan.keys is None:
             work = enumerate(self.items)
-            unordered = self.fast_worker if plan.item_timeout is None else self.unordered_worker
+            fast = plan.item_timeout is None and plan.stop is Stop.NOTHING
+            unordered = self.fast_worker if fast else self.unordered_worker
 
             def make_worker() -> Awaitable[None]:
                 return unordered(work)
@@ -286,13 +300,10 @@ class _Scheduler(Generic[R, T]):
             self.unstarted -= 1
             key = self.keys[index]
             ok = await run.run_one(index, run.items[index])
-            if not ok:
-                if stop is Stop.BATCH:
-                    run.stopped = True
-                elif stop is Stop.KEY and key is not None:
-                    run.failed_keys.add(key)
-                    self.unstarted -= len(self.pending[key])
-                    self.pending[key].clear()
+            if not ok and stop is Stop.KEY and key is not None:
+                run.failed_keys.add(key)
+                self.unstarted -= len(self.pending[key])
+                self.pending[key].clear()
             if key is not None:
                 queue = self.pending[key]
                 if queue:

@@ -265,8 +265,9 @@ class SqsFifoPartialProcessor(BatchProcessor):
     order, and groups run concurrently, at most ``max_concurrency`` records at once
     (``max_concurrency=1`` runs the batch exactly in input order).
 
-    After a failure no further record starts and every record that did not finish is
-    reported, as Lambda's FIFO contract asks. With ``skip_group_on_error=True`` only
+    After the first failure no further record starts, and every record not yet finished
+    at that moment is reported failed, even one that completes afterwards, as Lambda's
+    FIFO contract asks. With ``skip_group_on_error=True`` only
     the rest of the failed record's group is skipped and reported; other groups go on.
     Within a group, no record is ever reported a success after an earlier record of
     that group failed.

@@ -212,7 +212,8 @@ def test_fifo_sequential_matches_powertools_order() -> None:
 @pytest.mark.parametrize(
     ("groups", "fail", "skip", "expected"),
     [
-        ("aabbc", {0}, False, [0, 1, 3, 4]),  # first record: nothing of it's group runs on
+        # first record: 2 (group b) was running beside it, so it is not finished either
+        ("aabbc", {0}, False, [0, 1, 2, 3, 4]),
         ("aabbc", {4}, False, [4]),  # last record
         ("abcabc", {0, 4}, True, [0, 3, 4]),  # failures in two groups, skipping groups
         ("abcabc", {0}, True, [0, 3]),
@@ -229,10 +230,13 @@ def test_fifo_default_stops_the_batch_at_the_first_failure() -> None:
     """Groups a and b interleaved; b's first record fails while a's first runs."""
     _, failed, processor = run_fifo("abab", {1}, skip=False, concurrency=2)
     # 0 and 1 start together; 0 finishes first and 2 (its group is free) starts before
-    # 1 fails. 2 keeps its success: it is of another group. 3 never starts.
-    assert failed == [1, 3]
-    assert [r.message_id for r in processor.success_messages] == ["m-0", "m-2"]
-    assert isinstance(processor.failed_records[1].exception, RecordSkippedError)
+    # 1 fails. 2 was not finished when 1 failed: it is reported failed whatever it
+    # returns. 3 never starts.
+    assert failed == [1, 2, 3]
+    assert [r.message_id for r in processor.success_messages] == ["m-0"]
+    skipped = [f.exception for f in processor.failed_records[1:]]
+    assert all(isinstance(e, RecordSkippedError) for e in skipped)
+    assert "finished after an earlier record failed" in str(skipped[0])
 
 
 @settings(max_examples=100, deadline=None)
@@ -519,3 +523,28 @@ def test_powertools_dynamodb_example() -> None:
     assert lambda_handler(events.sample("dynamodb"), None) == {"batchItemFailures": []}
     assert seen
     assert all(isinstance(pk, str) for pk in seen)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+async def test_fifo_record_running_when_another_group_fails(skip: bool) -> None:
+    """m-1 (group b) is still running when m-0 (group a) fails."""
+    m1_started, m0_failed = asyncio.Event(), asyncio.Event()
+
+    async def handler(record: SQSRecord) -> None:
+        if record.message_id == "m-0":
+            await m1_started.wait()
+            m0_failed.set()
+            raise ValueError("boom")
+        if record.message_id == "m-1":
+            m1_started.set()
+            await m0_failed.wait()
+            await asyncio.sleep(0)
+
+    processor = SqsFifoPartialProcessor(
+        max_concurrency=2, skip_group_on_error=skip, raise_on_entire_batch_failure=False
+    )
+    response = await aprocess_partial_response(fifo_event("aba"), handler, processor)
+    failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+    # Default: everything not finished at the first failure is reported. Skipping
+    # groups: only group a's rest; b goes on.
+    assert failed == (["m-0", "m-2"] if skip else ["m-0", "m-1", "m-2"])
