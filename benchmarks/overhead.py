@@ -57,6 +57,13 @@ def quiet(sample: Callable[[], float]) -> Callable[[], float]:
     return run
 
 
+class NeverExpiring:
+    """A Lambda context with 15 minutes left: the deadline is set and never reached."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
 def async_contenders(
     runner: asyncio.Runner,
     event: dict[str, Any],
@@ -115,6 +122,18 @@ def async_contenders(
                         lambda: aprocess_partial_response(event, handler, processor),
                         check,
                     )
+                ),
+            )
+        )
+    if not failing:
+        context = NeverExpiring()
+        contenders.append(
+            Contender(
+                AIOBATCH_ASYNC + " with a Lambda context (a deadline that never passes)",
+                timed_async(
+                    runner,
+                    lambda: aprocess_partial_response(event, handler, processor, context),
+                    check,
                 ),
             )
         )
@@ -299,6 +318,17 @@ def case_async(settings: Settings) -> CaseResult:
         contenders = async_contenders(runner, event, frozenset(), with_sqs=True)
         case.add(measure("1", contenders, n=n, runs=settings.runs(RUNS)))
     async_targets(case, "1")
+    plain = case.find("1", AIOBATCH_ASYNC)
+    timed_out = case.find("1", AIOBATCH_ASYNC + " with a Lambda context")
+    if plain is not None and timed_out is not None and plain.n:
+        extra = (timed_out.median - plain.median) / plain.n
+        case.targets.append(
+            Target(
+                "a deadline that is never reached, per record",
+                f"{extra * 1e6:+.3f} µs ({timed_out.median / plain.median:.3f}x)",
+                None,
+            )
+        )
     case.notes.append(
         "Powertools' `async_process_partial_response` is a plain call that runs "
         "`asyncio.run` each time, as its users call it; aiobatch's awaited rows run on "
