@@ -204,7 +204,7 @@ class _Processor:
             # Never ran, or cut short: one summary line per run, not thousands of lines
             # eating the time left before Lambda's timeout.
             self._unfinished.append(record_id(record) or "?")
-        else:
+        elif logger.isEnabledFor(logging.WARNING):
             # The traceback only when the logger is at DEBUG: formatting one costs about
             # 80 us, ten times the rest of the line. It is on the raised error anyway.
             logger.warning(

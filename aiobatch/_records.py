@@ -55,6 +55,9 @@ class _DictWrapper(Mapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return key in self._data
 
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _DictWrapper) and type(other) is type(self):
             return self._data == other._data
