@@ -548,3 +548,38 @@ async def test_fifo_record_running_when_another_group_fails(skip: bool) -> None:
     # Default: everything not finished at the first failure is reported. Skipping
     # groups: only group a's rest; b goes on.
     assert failed == (["m-0", "m-2"] if skip else ["m-0", "m-1", "m-2"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    count=st.integers(0, 30),
+    concurrency=st.integers(1, 8),
+    event_type=st.sampled_from(ALL_TYPES),
+)
+def test_nothing_lost_and_order_kept(
+    data: st.DataObject, count: int, concurrency: int, event_type: EventType
+) -> None:
+    """Whatever fails and whatever order records finish in: one result per record, in
+    input order; exactly the failed records are reported, in input order."""
+    fail = data.draw(st.sets(st.integers(0, max(count - 1, 0))) if count else st.just(set()))
+    yields = data.draw(st.lists(st.integers(0, 4), min_size=count, max_size=count))
+    event = event_of(event_type, count, fail)
+
+    async def record(record: Any) -> int:
+        n = int(payload(record)["n"])
+        for _ in range(yields[n]):
+            await asyncio.sleep(0)
+        return await handler(record)
+
+    processor = BatchProcessor(
+        event_type, max_concurrency=concurrency, raise_on_entire_batch_failure=False
+    )
+    response = process_partial_response(event, record, processor)
+    assert response == failures(event, sorted(fail))
+    results = processor._results or []
+    assert len(results) == count
+    assert [r[2].raw_event for r in results] == event["Records"]
+    assert [r[1] for r in results if r[0] == "success"] == [
+        n for n in range(count) if n not in fail
+    ]
