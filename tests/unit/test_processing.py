@@ -11,12 +11,15 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import aiobatch
 from aiobatch import (
     AsyncBasePartialProcessor,
     BasePartialProcessor,
     PartialSQSProcessor,
+    SQSBatchProcessingError,
     SQSRecord,
     SyncInAsyncError,
     async_batch_processor,
@@ -484,3 +487,43 @@ async def test_failure_log_has_a_traceback_only_at_debug(
     assert warning.getMessage() == "record m-0 failed: ValueError: nope"
     assert (warning.exc_info is not None) == (level == logging.DEBUG)
     assert processor.failed_records[0].exception.__traceback__ is not None
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), count=st.integers(1, 40), concurrency=st.integers(1, 8))
+def test_delete_mode_deletes_exactly_the_successes(
+    data: st.DataObject, count: int, concurrency: int
+) -> None:
+    """Whatever fails and whatever order records finish in: the delete phase is handed
+    exactly the successes, never a failed message; it is skipped when nothing failed."""
+    fail = data.draw(st.sets(st.integers(0, count - 1)))
+    yields = data.draw(st.lists(st.integers(0, 3), min_size=count, max_size=count))
+    handed: list[list[str]] = []
+
+    async def fake_delete(successes: Any, deadline: Any = None) -> list[Any]:
+        handed.append([record.message_id for _, record in successes])
+        return []
+
+    async def handler(record: SQSRecord) -> None:
+        n = int(record.json_body["n"])
+        for _ in range(yields[n]):
+            await asyncio.sleep(0)
+        if record.json_body["fail"]:
+            raise ValueError(n)
+
+    processor = PartialSQSProcessor(max_concurrency=concurrency)
+    processor._deleter.delete = fake_delete  # type: ignore[method-assign]
+
+    async def run() -> None:
+        async with processor(records(count, fail), handler):
+            await processor.aprocess()
+
+    if fail:
+        with pytest.raises(SQSBatchProcessingError) as caught:
+            asyncio.run(run())
+        assert [f.index for f in caught.value.failed_records] == sorted(fail)
+        expected = [f"m-{n}" for n in range(count) if n not in fail]
+        assert handed == ([expected] if expected else [])
+    else:
+        asyncio.run(run())
+        assert handed == []
