@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeAlias
 
 from . import _engine
+from ._events import check_records_list
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
@@ -185,8 +186,6 @@ class _Processor:
     def _parse_records(self, records: Sequence[Any]) -> Sequence[Any]:
         """Validate and wrap the records of a run; raises InvalidEventError."""
         if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-            from ._events import check_records_list
-
             return check_records_list(records)
         return records
 

@@ -45,6 +45,13 @@ def records(count: int, fail: set[int] | frozenset[int] = frozenset()) -> list[d
     return [sqs_record(n, fail=n in fail) for n in range(count)]
 
 
+class QuietSQSProcessor(PartialSQSProcessor):
+    """Delete mode with the delete phase left out: only the run is under test."""
+
+    async def _clean(self) -> None:
+        return None
+
+
 class Peak:
     """Counts handlers running at once; releases them all once ``expected`` are in."""
 
@@ -172,11 +179,7 @@ async def test_exception_fails_only_its_record_and_is_logged_once(
             raise KeyError("secret-free")
         return 1
 
-    class Quiet(PartialSQSProcessor):
-        async def _clean(self) -> None:  # no deletes here: only the run is under test
-            return None
-
-    processor = Quiet()
+    processor = QuietSQSProcessor()
     async with processor(records(4, fail={2}), handler):
         results = await processor.aprocess()
     assert [r[0] for r in results] == ["success", "success", "fail", "success"]
@@ -270,11 +273,7 @@ async def test_reused_processor_leaks_nothing_between_runs() -> None:
             raise ValueError("no")
         return 1
 
-    class Quiet(PartialSQSProcessor):
-        async def _clean(self) -> None:
-            return None
-
-    processor = Quiet()
+    processor = QuietSQSProcessor()
     async with processor(records(3, fail={0, 1}), handler):
         await processor.aprocess()
     assert len(processor.fail_messages) == 2
@@ -475,11 +474,7 @@ async def test_failure_log_has_a_traceback_only_at_debug(
     async def handler(record: SQSRecord) -> None:
         raise ValueError("nope")
 
-    class Quiet(PartialSQSProcessor):
-        async def _clean(self) -> None:
-            return None
-
-    processor = Quiet()
+    processor = QuietSQSProcessor()
     with caplog.at_level(level, logger="aiobatch"):
         async with processor(records(1), handler):
             await processor.aprocess()
