@@ -1,6 +1,10 @@
 """aiobatch: async-first partial batch processing for AWS Lambda."""
 
-from ._decorators import async_batch_processor, batch_processor
+import contextlib
+
+from ._batch import Batch, BatchState, BatchSummary
+from ._compat import AsyncBatchProcessor
+from ._delete_mode import PartialSQSProcessor
 from ._exceptions import (
     AiobatchError,
     BatchProcessingError,
@@ -14,39 +18,54 @@ from ._exceptions import (
     SyncInAsyncError,
     UndeletedMessage,
 )
-from ._partial import (
-    AsyncBatchProcessor,
-    BatchProcessor,
-    EventType,
-    PartialItemFailureResponse,
-    SqsFifoPartialProcessor,
+from ._facades import (
     aprocess_partial_response,
+    async_batch_processor,
     async_process_partial_response,
+    batch_processor,
     process_partial_response,
 )
-from ._processor import (
-    AsyncBasePartialProcessor,
-    BasePartialProcessor,
-    FailureResponse,
-    SuccessResponse,
-)
+from ._processor import AsyncBasePartialProcessor, BasePartialProcessor
 from ._records import (
     DynamoDBRecord,
+    DynamoDBRecordEventName,
     DynamoDBStreamRecord,
     KinesisStreamRecord,
+    KinesisStreamRecordPayload,
+    SQSMessageAttribute,
+    SQSMessageAttributes,
     SQSRecord,
+    SQSRecordAttributes,
+    StreamRecord,
+    StreamViewType,
 )
-from ._sqs_delete import PartialSQSProcessor
+from ._response_mode import BatchProcessor, SqsFifoPartialProcessor
+from ._sources import EventType
+from ._sqs import AioSQSActions, SQSActions
+from ._types import (
+    FailureResponse,
+    LambdaContext,
+    PartialItemFailure,
+    PartialItemFailureResponse,
+    RecordHandler,
+    SuccessResponse,
+)
+from ._version import __version__
 
 __all__ = [
+    "AioSQSActions",
     "AiobatchError",
     "AsyncBasePartialProcessor",
     "AsyncBatchProcessor",
     "BasePartialProcessor",
+    "Batch",
     "BatchProcessingError",
     "BatchProcessor",
+    "BatchState",
+    "BatchSummary",
     "DeadlineExceededError",
     "DynamoDBRecord",
+    "DynamoDBRecordEventName",
     "DynamoDBStreamRecord",
     "EventType",
     "ExceptionInfo",
@@ -54,19 +73,38 @@ __all__ = [
     "FailureResponse",
     "InvalidEventError",
     "KinesisStreamRecord",
+    "KinesisStreamRecordPayload",
+    "LambdaContext",
+    "PartialItemFailure",
     "PartialItemFailureResponse",
     "PartialSQSProcessor",
+    "RecordHandler",
     "RecordSkippedError",
     "RecordValidationError",
+    "SQSActions",
     "SQSBatchProcessingError",
+    "SQSMessageAttribute",
+    "SQSMessageAttributes",
     "SQSRecord",
+    "SQSRecordAttributes",
     "SqsFifoPartialProcessor",
+    "StreamRecord",
+    "StreamViewType",
     "SuccessResponse",
     "SyncInAsyncError",
     "UndeletedMessage",
+    "__version__",
     "aprocess_partial_response",
     "async_batch_processor",
     "async_process_partial_response",
     "batch_processor",
     "process_partial_response",
 ]
+
+# Show public classes as aiobatch.X (in reprs, tracebacks and docs), not where they live.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("aiobatch."):
+        with contextlib.suppress(AttributeError, TypeError):  # aliases of builtins
+            _obj.__module__ = "aiobatch"
+del _name, _obj

@@ -41,7 +41,7 @@ class Stop(enum.Enum):
     KEY = "key"  # no further item of the failed item's key starts
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """How to run a batch; the defaults run everything, unordered, without a deadline."""
 
@@ -62,13 +62,13 @@ class _Run(Generic[R, T]):
         self,
         items: Sequence[R],
         step: Callable[[R], Any],
+        on_success: Callable[[int, R, Any], T],
         on_error: Callable[[int, R, Exception], T],
         plan: Plan,
-        finish: Callable[[R, Any], T] | None,
     ) -> None:
         self.items = items
         self.step = step
-        self.finish = finish
+        self.on_success = on_success
         self.on_error = on_error
         self.plan = plan
         self.results: list[T] = [_UNSET] * len(items)  # type: ignore[list-item]
@@ -113,8 +113,7 @@ class _Run(Generic[R, T]):
                     "finished after an earlier record failed, so reported failed: after "
                     "the first failure, every record not yet finished is retried"
                 )
-            finish = self.finish
-            self.results[index] = value if finish is None else finish(item, value)
+            self.results[index] = self.on_success(index, item, value)
             return True
         except Exception as exc:
             if self.plan.stop is Stop.BATCH and not self.stopped:
@@ -131,7 +130,12 @@ class _Run(Generic[R, T]):
 
     async def fast_worker(self, work: enumerate[R]) -> None:
         """The hot path: no per-item timeout, no order, no stopping on a failure."""
-        step, finish, on_error, results = self.step, self.finish, self.on_error, self.results
+        step, on_success, on_error, results = (
+            self.step,
+            self.on_success,
+            self.on_error,
+            self.results,
+        )
         sync = self.plan.sync_step
         deadline = self.plan.deadline
         if deadline is not None:  # on the cheaper clock the loop's time is based on
@@ -150,7 +154,7 @@ class _Run(Generic[R, T]):
                         value = await value  # a plain function that returned a coroutine
                 else:
                     value = await step(item)
-                results[index] = value if finish is None else finish(item, value)
+                results[index] = on_success(index, item, value)
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
 
@@ -316,16 +320,16 @@ class _Scheduler(Generic[R, T]):
 async def run_all(
     items: Sequence[R],
     step: Callable[[R], Any],
+    on_success: Callable[[int, R, Any], T],
     on_error: Callable[[int, R, Exception], T],
     plan: Plan,
-    finish: Callable[[R, Any], T] | None = None,
 ) -> list[T]:
     """Run ``step`` over every item as ``plan`` says.
 
     ``step(item)`` returns an awaitable (its value when ``plan.sync_step``); the
-    item's result is that value, or ``finish(item, value)``. Returns one result per
-    item, in input order whatever order they finished in. An item whose step or finish
-    raised ``Exception``, that the deadline caught, or that a failure kept from
-    starting gets ``on_error(index, item, exc)`` instead.
+    item's result is ``on_success(index, item, value)``. Returns one result per item,
+    in input order whatever order they finished in. An item whose step or
+    ``on_success`` raised ``Exception``, that the deadline caught, or that a failure
+    kept from starting gets ``on_error(index, item, exc)`` instead.
     """
-    return await _Run(items, step, on_error, plan, finish).run()
+    return await _Run(items, step, on_success, on_error, plan).run()

@@ -1,32 +1,39 @@
 """The processor lifecycle shared by every processor, sync or async.
 
-``processor(records, handler)`` prepares a run, the context manager calls ``_prepare``
-and ``_clean`` around it, and ``aprocess()`` (or ``process()``, through the sync
-facade) runs ``_process_record`` over every record on the engine.
+``processor(records, handler)`` sets up a :class:`~aiobatch.Batch`; ``_start`` runs
+``on_batch_start`` and ``_prepare``, ``_process`` runs the records on the engine, and
+``_finish`` runs ``_clean`` and ``on_batch_end``. ``_run`` is all three in one
+coroutine: every facade calls it, so a sync facade enters the event loop once. The
+context managers call the three steps one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
+import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from contextvars import ContextVar
 from inspect import isawaitable
 from types import TracebackType
-from typing import Any, Literal, Self, TypeAlias
+from typing import Any, ClassVar, Self, TypedDict, Unpack
 
-from . import _engine
-from ._events import check_records_list
+from ._batch import Batch, BatchState, BatchSummary
+from ._deadline import Deadline
+from ._engine import Plan, Stop, run_all
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
     FailedRecord,
     RecordSkippedError,
 )
+from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
+from ._records import _DictWrapper
 from ._runner import run_sync
+from ._sources import EventSource, check_list, log_id
+from ._types import FailureResponse, RecordHandler, RecordResult, SuccessResponse
 
 logger = logging.getLogger("aiobatch")
 
@@ -35,10 +42,18 @@ DEFAULT_MAX_CONCURRENCY = 100
 UNFINISHED_SHOWN = 50
 """How many identifiers of unfinished records the summary log line names."""
 
-SuccessResponse: TypeAlias = tuple[Literal["success"], Any, Any]
-FailureResponse: TypeAlias = tuple[Literal["fail"], str, Any]
-RecordResult: TypeAlias = tuple[str, Any, Any]
-RecordHandler: TypeAlias = Callable[..., Any]
+BatchStartHook = Callable[[Batch], Any]
+BatchEndHook = Callable[[BatchSummary], Any]
+
+
+class ProcessorOptions(TypedDict, total=False):
+    """The options every processor takes."""
+
+    max_concurrency: int
+    record_timeout: float | None
+    deadline_margin: float | None
+    on_batch_start: BatchStartHook | None
+    on_batch_end: BatchEndHook | None
 
 
 def _check_seconds(name: str, value: float | None, *, allow_zero: bool) -> float | None:
@@ -46,39 +61,10 @@ def _check_seconds(name: str, value: float | None, *, allow_zero: bool) -> float
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds or None, got {type(value).__name__}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(
-            f"{name} must be {'at least 0' if allow_zero else 'positive'}, got {value}"
-        )
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        least = "a finite number of at least 0" if allow_zero else "a finite positive number"
+        raise ValueError(f"{name} must be {least}, got {value}")
     return float(value)
-
-
-def remaining_seconds(lambda_context: Any) -> float | None:
-    """Seconds left before Lambda's timeout, or ``None`` when the context cannot say.
-
-    A context without a working ``get_remaining_time_in_millis`` (``None``, a
-    ``MagicMock`` in a user's test) means no deadline.
-    """
-    method = getattr(lambda_context, "get_remaining_time_in_millis", None)
-    if not callable(method):
-        return None
-    try:
-        millis = method()
-    except Exception:
-        return None
-    if isinstance(millis, bool) or not isinstance(millis, int | float):
-        return None
-    return millis / 1000
-
-
-def automatic_margin(remaining: float) -> float:
-    """The default safety margin: a tenth of the time left, from 0.25 s to 3 s.
-
-    Enough for the deletes of a large batch (making the SQS client the first time
-    included) and the response, while a fake context with 1,000 ms left still gives
-    the batch 750 ms.
-    """
-    return min(max(remaining / 10, 0.25), 3.0)
 
 
 def _check_concurrency(max_concurrency: int) -> int:
@@ -89,41 +75,57 @@ def _check_concurrency(max_concurrency: int) -> int:
     return max_concurrency
 
 
-def _is_async_callable(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 - an object with an async __call__
-    )
+def _check_hook(name: str, hook: Any) -> Any:
+    if hook is not None and not callable(hook):
+        raise TypeError(f"{name} must be callable or None, got {type(hook).__name__}")
+    return hook
 
 
-def _wants_lambda_context(fn: Any) -> bool:
-    try:
-        parameters = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return "lambda_context" in parameters
-
-
-def record_id(record: Any) -> str | None:
-    """The identifier a log line may name a record by: never its body."""
-    for key in ("messageId", "eventID"):
-        value = record.get(key) if hasattr(record, "get") else None
-        if isinstance(value, str):
-            return value
-    return None
-
-
-_NO_RUN = (
-    "no run is set up: call the processor first, as in "
+_NO_BATCH = (
+    "no batch is set up: call the processor first, as in "
     "`with processor(records, record_handler): processor.process()`"
 )
+_MISUSE = {
+    ("start", BatchState.STARTED): "this batch is already inside a `with` block",
+    ("start", BatchState.PROCESSING): "this batch is already being processed",
+    ("start", BatchState.PROCESSED): "this batch is already processed",
+    ("start", BatchState.FINISHED): (
+        "this batch is finished: call processor(records, record_handler) to set up the next"
+    ),
+    ("process", BatchState.SET_UP): (
+        "process() was called outside the `with processor(records, record_handler)` block"
+    ),
+    ("process", BatchState.PROCESSING): "process() was called twice for one batch",
+    ("process", BatchState.PROCESSED): "process() was called twice for one batch",
+    ("process", BatchState.FINISHED): (
+        "this batch is finished: call processor(records, record_handler) to set up the next"
+    ),
+}
 
 
-def _no_handler(record: Any) -> Any:
-    raise RuntimeError(_NO_RUN)
+def _misuse(step: str, state: BatchState) -> RuntimeError:
+    return RuntimeError(_MISUSE[(step, state)])
+
+
+async def _maybe_await(value: Any) -> None:
+    if isawaitable(value):
+        await value
+
+
+def _raw(record: Any) -> Any:
+    return record.raw_event if isinstance(record, _DictWrapper) else record
 
 
 class _Processor:
-    """State and behaviour common to both bases; not public."""
+    """The lifecycle and bookkeeping common to both bases; not public."""
+
+    source: EventSource | None = None
+    """The event source this processor takes, when it is tied to one."""
+    ordered = False
+    """Whether records of one key run one at a time, in input order."""
+    _stop = Stop.NOTHING
+    _sync_hooks: ClassVar[bool] = False
+    _alternative = "`await processor.aprocess()` inside `async with`"
 
     def __init__(
         self,
@@ -131,20 +133,77 @@ class _Processor:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         record_timeout: float | None = None,
         deadline_margin: float | None = None,
+        on_batch_start: BatchStartHook | None = None,
+        on_batch_end: BatchEndHook | None = None,
     ) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
         self.record_timeout = _check_seconds("record_timeout", record_timeout, allow_zero=False)
         self.deadline_margin = _check_seconds("deadline_margin", deadline_margin, allow_zero=True)
-        self.lambda_end: float | None = None
-        self.success_messages: list[Any] = []
-        self.fail_messages: list[Any] = []
-        self.exceptions: list[ExceptionInfo] = []
-        self.records: Sequence[Any] = []
-        self.handler: RecordHandler = _no_handler
-        self.lambda_context: Any = None
-        self._failures: list[tuple[Any, BaseException]] = []
-        self._unfinished: list[str] = []
-        self._results: list[RecordResult] | None = None
+        self.on_batch_start = _check_hook("on_batch_start", on_batch_start)
+        self.on_batch_end = _check_hook("on_batch_end", on_batch_end)
+        # The batch of the caller's run: each task or thread that sets one up sees its
+        # own; `_last` serves callers that never set one up (reading after a facade).
+        self._batch_var: ContextVar[Batch | None] = ContextVar("aiobatch_batch", default=None)
+        self._last: Batch | None = None
+
+    # -- the batch of the caller's run, and its Powertools-style attributes --
+
+    @property
+    def batch(self) -> Batch | None:
+        """The batch of the caller's current or last run, or ``None`` before any."""
+        return self._batch_var.get() or self._last
+
+    def _require_batch(self) -> Batch:
+        batch = self.batch
+        if batch is None:
+            raise RuntimeError(_NO_BATCH)
+        return batch
+
+    def _use(self, batch: Batch) -> None:
+        self._batch_var.set(batch)
+        self._last = batch
+
+    @property
+    def records(self) -> Sequence[Any]:
+        """The records of the current batch (wrapped in record views)."""
+        batch = self.batch
+        return batch.records if batch is not None else []
+
+    @property
+    def handler(self) -> RecordHandler:
+        """The record handler of the current batch."""
+        return self._require_batch().handler
+
+    @property
+    def lambda_context(self) -> Any:
+        batch = self.batch
+        return batch.context if batch is not None else None
+
+    @property
+    def success_messages(self) -> list[Any]:
+        """Records that succeeded in the current batch, as ``success_handler`` kept them."""
+        batch = self.batch
+        return batch.success_messages if batch is not None else []
+
+    @property
+    def fail_messages(self) -> list[Any]:
+        """Records that failed in the current batch, as ``failure_handler`` kept them."""
+        batch = self.batch
+        return batch.fail_messages if batch is not None else []
+
+    @property
+    def exceptions(self) -> list[ExceptionInfo]:
+        """The failures' ``(type, value, traceback)``, as Powertools keeps them."""
+        batch = self.batch
+        return batch.exceptions if batch is not None else []
+
+    @property
+    def failed_records(self) -> list[FailedRecord]:
+        """The records that failed in the current batch, in input order, with exceptions."""
+        batch = self.batch
+        return batch.failed_records() if batch is not None else []
+
+    # -- setting up --
 
     def __call__(
         self,
@@ -154,7 +213,7 @@ class _Processor:
         *,
         handler: RecordHandler | None = None,
     ) -> Self:
-        """Set up a run over ``records``; returns the processor for ``with``/``async with``.
+        """Set up a batch over ``records``; returns the processor for ``with``/``async with``.
 
         ``handler=`` is Powertools' name for ``record_handler``, accepted for migration.
         """
@@ -162,84 +221,202 @@ class _Processor:
             if record_handler is not None:
                 raise TypeError("pass record_handler or handler, not both")
             record_handler = handler
-        if not callable(record_handler):
-            raise TypeError(f"record_handler must be callable, got {type(record_handler).__name__}")
-        self._reset()
-        self.records = self._parse_records(records)
-        self.handler = record_handler
-        self.lambda_context = lambda_context
+        self._set_up(records, record_handler, lambda_context)
         return self
 
-    def _reset(self) -> None:
-        """Forget the last run, so that nothing of it leaks into the next."""
-        self.records = []
-        self.handler = _no_handler
-        self.lambda_context = None
-        self.lambda_end = None
-        self.success_messages.clear()
-        self.fail_messages.clear()
-        self.exceptions.clear()
-        self._failures = []
-        self._unfinished = []
-        self._results = None
+    def _set_up(self, records: Any, handler: Any, lambda_context: Any) -> Batch:
+        """A new batch, validated, and the caller's current one from now on."""
+        if not callable(handler):
+            raise TypeError(f"record_handler must be callable, got {type(handler).__name__}")
+        self._check_handler(handler)
+        # Nothing of the last batch may show through if this one is refused.
+        self._batch_var.set(None)
+        self._last = None
+        source = self.source
+        batch = Batch(
+            list(self._parse_records(records)),
+            handler,
+            lambda_context,
+            event_type=source.event_type.value if source is not None else None,
+        )
+        self._use(batch)
+        return batch
 
-    def _parse_records(self, records: Sequence[Any]) -> Sequence[Any]:
-        """Validate and wrap the records of a run; raises InvalidEventError."""
+    def _check_handler(self, handler: RecordHandler) -> None:
+        """Reject a handler that cannot work, before any record runs."""
+
+    def _parse_records(self, records: Any) -> Sequence[Any]:
+        """Validate and wrap the records of a batch; raises InvalidEventError."""
         if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-            return check_records_list(records)
+            return check_list(records)
         return records
 
-    def success_handler(self, record: Any, result: Any) -> SuccessResponse:
-        """Keep a success; override to do more (call ``super()`` to keep the bookkeeping)."""
-        entry: SuccessResponse = ("success", result, record)
-        self.success_messages.append(record)
-        return entry
+    # -- the lifecycle --
 
-    def failure_handler(self, record: Any, exception: BaseException) -> FailureResponse:
-        """Keep a failure; override to do more (call ``super()`` to keep the bookkeeping)."""
-        if isinstance(exception, tuple):  # Powertools passes (type, value, traceback)
-            exception = exception[1]
-        if isinstance(exception, DeadlineExceededError | RecordSkippedError):
-            # Never ran, or cut short: one summary line per run, not thousands of lines
-            # eating the time left before Lambda's timeout.
-            self._unfinished.append(record_id(record) or "?")
+    async def _run(self, batch: Batch) -> Batch:
+        """The whole lifecycle of one batch: start, process, finish."""
+        await self._start(batch)
+        try:
+            await self._process(batch)
+        finally:
+            await self._finish(batch)
+        return batch
+
+    async def _start(self, batch: Batch) -> None:
+        if batch.state is not BatchState.SET_UP:
+            raise _misuse("start", batch.state)
+        self._batch_var.set(batch)
+        batch.state = BatchState.STARTED
+        batch.started_at = time.perf_counter()
+        await self._fire("on_batch_start", self.on_batch_start, batch)
+        try:
+            await _maybe_await(self._prepare())
+        except BaseException:
+            await self._finish(batch)
+            raise
+
+    async def _process(self, batch: Batch) -> list[RecordResult]:
+        if batch.state is not BatchState.STARTED:
+            raise _misuse("process", batch.state)
+        self._batch_var.set(batch)
+        batch.state = BatchState.PROCESSING
+        began = time.perf_counter()
+        try:
+            results = await self._run_records(batch)
+        finally:
+            batch.processing_time = time.perf_counter() - began
+        batch.results = results
+        batch.state = BatchState.PROCESSED
+        self._log_unfinished(batch)
+        return results
+
+    async def _finish(self, batch: Batch) -> None:
+        """Clean up when every record has an outcome; end the batch either way."""
+        if batch.state is BatchState.FINISHED:
+            return
+        self._batch_var.set(batch)
+        try:
+            if batch.state is BatchState.PROCESSED:
+                await _maybe_await(self._clean())
+        finally:
+            batch.state = BatchState.FINISHED
+            batch.ended_at = time.perf_counter()
+            if self.on_batch_end is not None:
+                await self._fire("on_batch_end", self.on_batch_end, batch.summary())
+
+    async def _fire(self, name: str, hook: Callable[[Any], Any] | None, argument: Any) -> None:
+        """Call a hook; one that raises is logged and changes nothing."""
+        if hook is None:
+            return
+        try:
+            await _maybe_await(hook(argument))
+        except Exception:
+            logger.error("the %s hook raised; the batch is unaffected", name, exc_info=True)
+
+    # -- running the records --
+
+    async def _run_records(self, batch: Batch) -> list[RecordResult]:
+        loop = asyncio.get_running_loop()
+        deadline = Deadline.from_context(
+            batch.context,
+            loop.time(),
+            margin=self.deadline_margin,
+            cleanup_allowance=self._cleanup_allowance(),
+        )
+        batch.deadline = deadline
+        step, concurrency, inline, on_success = self._step(batch)
+        source = self.source
+        keys = None
+        if self.ordered and source is not None:
+            order_key = source.order_key
+            keys = [order_key(_raw(record)) for record in batch.records]
+        plan = Plan(
+            concurrency=concurrency,
+            keys=keys,
+            stop=self._stop,
+            deadline=None if deadline is None else deadline.batch_end,
+            deadline_text="" if deadline is None else deadline.describe(),
+            item_timeout=self.record_timeout,
+            sync_step=inline,
+        )
+        try:
+            return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
+        finally:
+            self._after_records(batch)
+
+    def _step(
+        self, batch: Batch
+    ) -> tuple[Callable[[Any], Any], int, bool, Callable[[int, Any, Any], RecordResult]]:
+        """The engine's step for each record: here, the subclass's ``_process_record``;
+        returns (step, concurrency, whether it runs inline, the success callback)."""
+        inline = self._sync_hooks
+        concurrency = 1 if inline else self.max_concurrency
+        return self._process_record, concurrency, inline, self._custom_outcome(batch)
+
+    def _after_records(self, batch: Batch) -> None:
+        """Called when the records are done, however they ended."""
+
+    def _cleanup_allowance(self) -> float:
+        """Seconds ``_clean`` needs before it can start (delete mode: making the SQS
+        client the first time), added to the deadline margin."""
+        return 0.0
+
+    def _record_id(self, record: Any) -> str:
+        """How logs name a record: the identifier ``batchItemFailures`` uses."""
+        source = self.source
+        if source is None:
+            return log_id(_raw(record))
+        value = source.item_id(_raw(record))
+        return value if isinstance(value, str) else "?"
+
+    def _note_failure(self, batch: Batch, index: int, record: Any, exc: BaseException) -> None:
+        batch.failures[index] = exc
+        if isinstance(exc, DeadlineExceededError | RecordSkippedError):
+            # Never ran, or cut short: one summary line per batch, not thousands of
+            # lines eating the time left before Lambda's timeout.
+            batch.unfinished_ids.append(self._record_id(record))
         elif logger.isEnabledFor(logging.WARNING):
             # The traceback only when the logger is at DEBUG: formatting one costs about
             # 80 us, ten times the rest of the line. It is on the raised error anyway.
             logger.warning(
                 "record %s failed: %s: %s",
-                record_id(record) or "?",
-                type(exception).__name__,
-                exception,
-                exc_info=exception if logger.isEnabledFor(logging.DEBUG) else None,
+                self._record_id(record),
+                type(exc).__name__,
+                exc,
+                exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
             )
-        entry: FailureResponse = ("fail", f"{type(exception).__name__}:{exception}", record)
-        self.exceptions.append((type(exception), exception, exception.__traceback__))
-        self.fail_messages.append(record)
-        self._failures.append((record, exception))
-        return entry
 
-    @property
-    def failed_records(self) -> list[FailedRecord]:
-        """The records that failed in the last run, in input order, with their exceptions."""
-        if not self._failures:
-            return []
-        position: dict[int, int] = {}
-        for index, record in enumerate(self.records):
-            position.setdefault(id(record), index)
-        failed = [
-            FailedRecord(position.get(id(record), -1), record, exc)
-            for record, exc in self._failures
-        ]
-        return sorted(failed, key=lambda f: f.index)
+    def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
+        failure_handler = self.failure_handler
+        handler_failures = batch.handler_failures
 
-    def _cleanup_allowance(self) -> float:
-        """Seconds ``_clean`` may need beyond the automatic margin (delete mode: making
-        the SQS client the first time)."""
-        return 0.0
+        def on_error(index: int, record: Any, exc: Exception) -> RecordResult:
+            self._note_failure(batch, index, record, exc)
+            entry = failure_handler(record, exc)
+            handler_failures.pop(id(record), None)
+            return entry if entry is not None else _fail_entry(record, exc)
 
-    def _log_unfinished(self) -> None:
-        unfinished = self._unfinished
+        return on_error
+
+    def _custom_outcome(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult]:
+        """Read the outcome of a custom ``_process_record`` from what it returned, or,
+        when it returned nothing usable, from whether it called ``failure_handler``."""
+        handler_failures = batch.handler_failures
+
+        def on_result(index: int, record: Any, result: Any) -> RecordResult:
+            exc = handler_failures.pop(id(record), None)
+            said = result[0] if isinstance(result, tuple) and result else None
+            if said == "success" or (said is None and exc is None):
+                return result if said is not None else ("success", None, record)
+            if exc is None:
+                exc = RuntimeError("_process_record reported the record failed")
+            self._note_failure(batch, index, record, exc)
+            return result if said is not None else _fail_entry(record, exc)
+
+        return on_result
+
+    def _log_unfinished(self, batch: Batch) -> None:
+        unfinished = batch.unfinished_ids
         if not unfinished:
             return
         shown = ", ".join(unfinished[:UNFINISHED_SHOWN])
@@ -252,47 +429,93 @@ class _Processor:
             f" and {more} more" if more > 0 else "",
         )
 
-    def _on_error(self, index: int, record: Any, exc: Exception) -> RecordResult:
-        return self.failure_handler(record, exc)
+    # -- the Powertools contract --
 
-    def _require_run(self) -> Sequence[Any]:
-        if self.handler is _no_handler:
-            raise RuntimeError(_NO_RUN)
-        return self.records
+    def success_handler(self, record: Any, result: Any) -> SuccessResponse:
+        """Keep a success; override to do more (call ``super()`` to keep the bookkeeping)."""
+        entry: SuccessResponse = ("success", result, record)
+        self.success_messages.append(record)
+        return entry
 
-    def _plan(self, concurrency: int) -> _engine.Plan:
-        """How the engine runs this processor's records; ordered processors add keys."""
-        plan = _engine.Plan(concurrency=concurrency, item_timeout=self.record_timeout)
-        remaining = remaining_seconds(self.lambda_context)
-        self.lambda_end = None
-        if remaining is not None:
-            now = asyncio.get_running_loop().time()
-            margin = self.deadline_margin
-            if margin is None:
-                margin = automatic_margin(remaining) + self._cleanup_allowance()
-            self.lambda_end = now + remaining
-            plan.deadline = now + remaining - margin
-            plan.deadline_text = (
-                f"the batch deadline passed before this record finished: {margin:.3f} s "
-                f"before Lambda's timeout ({remaining:.3f} s were left when the batch started)"
-            )
-        return plan
+    def failure_handler(self, record: Any, exception: BaseException) -> FailureResponse:
+        """Keep a failure; override to do more (call ``super()`` to keep the bookkeeping).
 
-    async def _run(
+        ``exception`` may also be a ``(type, value, traceback)`` tuple, as Powertools
+        passes it.
+        """
+        if isinstance(exception, tuple):
+            exception = exception[1]
+        entry: FailureResponse = ("fail", f"{type(exception).__name__}:{exception}", record)
+        batch = self.batch
+        if batch is not None:
+            batch.exceptions.append((type(exception), exception, exception.__traceback__))
+            batch.fail_messages.append(record)
+            batch.handler_failures[id(record)] = exception
+        return entry
+
+    def _prepare(self) -> Any:
+        """Called once before processing; may be ``async def``."""
+
+    def _clean(self) -> Any:
+        """Called once after processing; may be ``async def``."""
+
+    def _process_record(self, record: Any) -> Any:
+        """Process one record; return ``success_handler(...)`` or ``failure_handler(...)``."""
+        raise NotImplementedError
+
+    # -- facades --
+
+    async def aprocess(self) -> list[RecordResult]:
+        """Run every record of the current batch; one result tuple per record, in input
+        order."""
+        return await self._process(self._require_batch())
+
+    def process(self) -> list[RecordResult]:
+        """Sync facade of :meth:`aprocess`."""
+        return run_sync(self._alternative, self._process, self._require_batch())
+
+    def __enter__(self) -> Self:
+        run_sync(_IN_BLOCK, self._start, self._require_batch())
+        return self
+
+    def __exit__(
         self,
-        step: Callable[[Any], Any],
-        concurrency: int,
-        finish: Callable[[Any, Any], RecordResult] | None = None,
-        *,
-        sync_step: bool = False,
-    ) -> list[RecordResult]:
-        records = self._require_run()
-        plan = self._plan(concurrency)
-        plan.sync_step = sync_step
-        results = await _engine.run_all(records, step, self._on_error, plan, finish)
-        self._log_unfinished()
-        self._results = results
-        return results
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        batch = self._require_batch()
+        processed = batch.state is not BatchState.STARTED
+        run_sync(_IN_BLOCK, self._finish, batch)
+        if not processed and exc_type is None:
+            raise RuntimeError(_LEFT_EARLY)
+
+    async def __aenter__(self) -> Self:
+        await self._start(self._require_batch())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        batch = self._require_batch()
+        processed = batch.state is not BatchState.STARTED
+        await self._finish(batch)
+        if not processed and exc_type is None:
+            raise RuntimeError(_LEFT_EARLY)
+
+
+_IN_BLOCK = "`async with processor(records, record_handler)`"
+_LEFT_EARLY = (
+    "the `with processor(records, record_handler)` block ended without "
+    "processor.process() (or `await processor.aprocess()`): no record was processed"
+)
+
+
+def _fail_entry(record: Any, exc: BaseException) -> FailureResponse:
+    return ("fail", f"{type(exc).__name__}:{exc}", record)
 
 
 class AsyncBasePartialProcessor(_Processor, ABC):
@@ -319,38 +542,6 @@ class AsyncBasePartialProcessor(_Processor, ABC):
     async def _process_record(self, record: Any) -> RecordResult:
         """Process one record; return ``success_handler(...)`` or ``failure_handler(...)``."""
 
-    async def aprocess(self) -> list[RecordResult]:
-        """Run every record; one result tuple per record, in input order."""
-        return await self._run(self._process_record, self.max_concurrency)
-
-    def process(self) -> list[RecordResult]:
-        """Sync facade of :meth:`aprocess`."""
-        return run_sync("`await processor.aprocess()` inside `async with`", self.aprocess)
-
-    async def __aenter__(self) -> Self:
-        await self._prepare()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._clean()
-
-    def __enter__(self) -> Self:
-        run_sync("`async with processor(records, record_handler)`", self._prepare)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        run_sync("`async with processor(records, record_handler)`", self._clean)
-
 
 class BasePartialProcessor(_Processor, ABC):
     """Base of processors written with plain ``def`` hooks.
@@ -360,6 +551,9 @@ class BasePartialProcessor(_Processor, ABC):
     async processors. Inside ``_process_record``, ``self.handler(record)`` is the
     record handler.
     """
+
+    _sync_hooks = True
+    _alternative = "`await processor.aprocess()`"
 
     @abstractmethod
     def _prepare(self) -> None:
@@ -373,38 +567,6 @@ class BasePartialProcessor(_Processor, ABC):
     def _process_record(self, record: Any) -> RecordResult:
         """Process one record; return ``success_handler(...)`` or ``failure_handler(...)``."""
 
-    async def aprocess(self) -> list[RecordResult]:
-        """Run every record, one at a time; one result tuple per record, in input order."""
-        return await self._run(self._process_record, 1, sync_step=True)
-
-    def process(self) -> list[RecordResult]:
-        """Run every record from plain sync code."""
-        return run_sync("`await processor.aprocess()`", self.aprocess)
-
-    def __enter__(self) -> Self:
-        self._prepare()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._clean()
-
-    async def __aenter__(self) -> Self:
-        self._prepare()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._clean()
-
 
 class RecordHandlerProcessor(AsyncBasePartialProcessor):
     """What the built-in processors share: they run a user's record handler.
@@ -414,42 +576,40 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     ``use_threads=True`` in worker threads, at most ``max_concurrency`` at once).
     """
 
-    def __init__(
-        self,
-        *,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        use_threads: bool = False,
-        record_timeout: float | None = None,
-        deadline_margin: float | None = None,
-    ) -> None:
-        super().__init__(
-            max_concurrency=max_concurrency,
-            record_timeout=record_timeout,
-            deadline_margin=deadline_margin,
-        )
+    def __init__(self, *, use_threads: bool = False, **options: Unpack[ProcessorOptions]) -> None:
+        super().__init__(**options)
         self.use_threads = use_threads
-        self._thread_pool: ThreadPoolExecutor | None = None
-        self._call_cache: tuple[RecordHandler, tuple[Callable[[Any], Any], int, bool]] | None = None
+        self._threads = ThreadPool() if use_threads else None
+        self._traits: tuple[RecordHandler, HandlerTraits] | None = None
+        self._custom_step = type(self)._process_record is not RecordHandlerProcessor._process_record
 
-    def _reset(self) -> None:
-        super()._reset()
-        self._call_cache = None
+    def _handler_traits(self, handler: RecordHandler) -> HandlerTraits:
+        cached = self._traits
+        if cached is not None and cached[0] == handler:
+            return cached[1]
+        traits = handler_traits(handler)
+        self._traits = (handler, traits)
+        return traits
 
-    def _drop_abandoned_threads(self) -> None:
-        """Threads abandoned at the deadline may still be running: they must not hold
-        the slots of the next run, which gets a fresh pool."""
-        pool = self._thread_pool
-        if pool is not None and any(
-            isinstance(exc, DeadlineExceededError) for _, exc in self._failures
-        ):
-            pool.shutdown(wait=False, cancel_futures=True)
-            self._thread_pool = None
+    def _check_handler(self, handler: RecordHandler) -> None:
+        self._handler_traits(handler)
 
-    def _handler_input(self, record: Any) -> Any:
-        """What the handler gets for a record; a model's instance where one is set."""
-        return record
+    def _convert(self) -> Callable[[Any], Any] | None:
+        """What turns a record into the handler's input, when more than the identity."""
+        return None
 
-    _converts = False  # whether _handler_input is more than the identity
+    def _handler_call(self, batch: Batch) -> HandlerCall:
+        call: HandlerCall | None = batch.handler_call
+        if call is None:
+            call = batch.handler_call = make_call(
+                batch.handler,
+                self._handler_traits(batch.handler),
+                lambda_context=batch.context,
+                max_concurrency=self.max_concurrency,
+                threads=self._threads,
+                convert=self._convert(),
+            )
+        return call
 
     async def _prepare(self) -> None:
         return None
@@ -458,68 +618,42 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return None
 
     async def _process_record(self, record: Any) -> RecordResult:
-        call, _, sync = self._handler_call()
+        call = self._handler_call(self._require_batch())
         try:
-            value = call(self._handler_input(record))
-            result = await value if not sync or isawaitable(value) else value
+            value = call.call(record)
+            result = await value if not call.inline or isawaitable(value) else value
         except Exception as exc:
             return self.failure_handler(record, exc)
         return self.success_handler(record, result)
 
-    async def aprocess(self) -> list[RecordResult]:
-        """Run the record handler over every record; results in input order."""
-        if type(self)._process_record is not RecordHandlerProcessor._process_record:
-            return await super().aprocess()  # a subclass customised the per-record step
-        self._require_run()
-        call, concurrency, sync = self._handler_call()
-        step = call
-        if self._converts:
-            convert = self._handler_input
+    def _step(
+        self, batch: Batch
+    ) -> tuple[Callable[[Any], Any], int, bool, Callable[[int, Any, Any], RecordResult]]:
+        if self._custom_step:  # a subclass customised the per-record step
+            return super()._step(batch)
+        call = self._handler_call(batch)
+        return call.call, call.concurrency, call.inline, self._on_success(batch)
 
-            def step(record: Any) -> Any:
-                return call(convert(record))
+    def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult]:
+        if type(self).success_handler is _Processor.success_handler:
+            keep = batch.success_messages.append
 
-        try:
-            return await self._run(step, concurrency, self.success_handler, sync_step=sync)
-        finally:
-            self._drop_abandoned_threads()
+            def kept(index: int, record: Any, value: Any) -> RecordResult:
+                keep(record)
+                return ("success", value, record)
 
-    def _handler_call(self) -> tuple[Callable[[Any], Any], int, bool]:
-        """The call of the record handler, how many may run at once, and whether the
-        call returns its value (a plain ``def`` run inline) rather than an awaitable.
+            return kept
+        success_handler = self.success_handler
 
-        Worked out once per run (a subclass's ``_process_record`` calling ``super()``
-        asks for it once per record)."""
-        cached = self._call_cache
-        if cached is not None and cached[0] is self.handler:
-            return cached[1]
-        call = self._make_handler_call()
-        self._call_cache = (self.handler, call)
-        return call
+        def on_success(index: int, record: Any, value: Any) -> RecordResult:
+            entry = success_handler(record, value)
+            return entry if entry is not None else ("success", value, record)
 
-    def _make_handler_call(self) -> tuple[Callable[[Any], Any], int, bool]:
-        handler = self.handler
-        is_async = _is_async_callable(handler)
-        if _wants_lambda_context(handler):
-            handler = partial(handler, lambda_context=self.lambda_context)
-        if is_async:
-            return handler, self.max_concurrency, False
-        if self.use_threads:
-            executor = self._executor()
-            loop = asyncio.get_running_loop()
-            sync_handler = handler
+        return on_success
 
-            async def in_thread(record: Any) -> Any:
-                value = await loop.run_in_executor(executor, sync_handler, record)
-                return await value if isawaitable(value) else value
-
-            return in_thread, self.max_concurrency, False
-        return handler, 1, True
-
-    def _executor(self) -> ThreadPoolExecutor:
-        pool = self._thread_pool
-        if pool is None or pool._max_workers != self.max_concurrency:
-            pool = self._thread_pool = ThreadPoolExecutor(
-                max_workers=self.max_concurrency, thread_name_prefix="aiobatch"
-            )
-        return pool
+    def _after_records(self, batch: Batch) -> None:
+        threads = self._threads
+        if threads is not None and any(
+            isinstance(exc, DeadlineExceededError) for exc in batch.failures.values()
+        ):
+            threads.discard()

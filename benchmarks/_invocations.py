@@ -3,7 +3,7 @@ several invocations in one process through aiobatch's sync facade.
 
 ``python -m benchmarks._invocations --stub URL --records N --invocations K`` with the
 AWS environment pointing at the stub; prints one JSON line: for each invocation, its
-seconds, the processor's ``_clients.created`` after it, and how many new connections
+seconds, the processor's ``sqs.clients_created`` after it, and how many new connections
 the stub saw during it.
 """
 
@@ -55,7 +55,7 @@ def main() -> None:
         report.append(
             {
                 "seconds": elapsed,
-                "clients_created": processor._clients.created,
+                "clients_created": processor.sqs.clients_created,
                 "new_connections": after["connections"] - before["connections"],
                 "entries_deleted": after["entries"] - before["entries"],
             }

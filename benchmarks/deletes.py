@@ -64,7 +64,9 @@ def case_delete(settings: Settings) -> CaseResult:
     runs = settings.runs(9)
     with stub_sqs(DELAY) as stub, aws_env(stub.url), asyncio.Runner() as runner:
         processor = PartialSQSProcessor()
-        connections = processor._clients.max_pool_connections
+        from aiobatch._sqs.clients import DEFAULT_MAX_POOL_CONNECTIONS
+
+        connections = DEFAULT_MAX_POOL_CONNECTIONS
 
         cpu: dict[str, list[float]] = {"aiobatch": [], "hand-written": []}
 
@@ -341,7 +343,8 @@ def case_warm(settings: Settings) -> CaseResult:
     reused = all(counts == [1] * len(counts) for counts in created)
     case.targets.append(
         Target(
-            "a warm invocation makes no new client (`_clients.created` after each invocation)",
+            "a warm invocation makes no new client"
+            " (`processor.sqs.clients_created` after each invocation)",
             "; ".join(str(counts) for counts in created),
             reused,
         )

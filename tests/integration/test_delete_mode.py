@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from aiobatch import (
+    AioSQSActions,
     PartialSQSProcessor,
     SQSBatchProcessingError,
     SQSRecord,
-    _sqs_delete,
     batch_processor,
 )
+from aiobatch._sqs import batch_calls
 from tests.conftest import Queue, bodies, make_queue
 from tests.wire import Wire, entry_fails, server_error, session_with, throttled
 
@@ -30,7 +31,7 @@ def wire() -> Wire:
 
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_sqs_delete, "RETRY_BASE_DELAY", 0.0)
+    monkeypatch.setattr(batch_calls, "RETRY_BASE_DELAY", 0.0)
     import botocore.retries.standard as standard
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
@@ -101,7 +102,8 @@ async def test_all_succeeded_makes_no_call(queue: Queue, wire: Wire) -> None:
 
     assert [r[1] for r in results] == [r["messageId"] for r in event["Records"]]
     assert wire.attempts == []
-    assert processor._clients.created == 0
+    assert isinstance(processor.sqs, AioSQSActions)
+    assert processor.sqs.clients_created == 0
 
 
 async def test_all_failed_makes_no_call_and_raises(queue: Queue, wire: Wire) -> None:
@@ -172,7 +174,7 @@ async def test_server_side_entry_failure_is_retried(queue: Queue, wire: Wire) ->
 async def test_entry_that_keeps_failing_is_reported(queue: Queue, wire: Wire) -> None:
     queue.send(bodies(4, fail={3}))
     event = queue.receive_event(4)
-    wire.faults.extend([entry_fails(sender_fault=False)] * (1 + _sqs_delete.ENTRY_RETRIES))
+    wire.faults.extend([entry_fails(sender_fault=False)] * (1 + batch_calls.ENTRY_RETRIES))
     processor = PartialSQSProcessor(session=session_with(wire))
 
     with pytest.raises(SQSBatchProcessingError) as caught:
@@ -243,7 +245,8 @@ def test_sync_facade_reuses_one_client_across_warm_invocations(queue: Queue, wir
         assert lambda_handler(event, None) == {"statusCode": 200}
         assert queue.remaining_bodies(event) == [bodies(3, fail={0})[0]]
 
-    assert processor._clients.created == 1
+    assert isinstance(processor.sqs, AioSQSActions)
+    assert processor.sqs.clients_created == 1
     assert len(wire.attempts) == 2
 
 

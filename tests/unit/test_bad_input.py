@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from aiobatch import InvalidEventError, PartialSQSProcessor, batch_processor
-from aiobatch._events import parse_sqs_arn
-from aiobatch._sqs_delete import queue_url
+from aiobatch._arn import parse_sqs_arn
+from aiobatch._fake_sqs import FakeSQS
 from tests.unit.test_processing import records
 
 handled: list[Any] = []
@@ -89,15 +89,15 @@ CASES = [
 @pytest.mark.parametrize("index", [0, 2])
 def test_bad_record(name: str, change: Any, field: str, words: str, index: int) -> None:
     batch = _broken(index, change)
-    processor = PartialSQSProcessor()
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(sqs=sqs)
     with pytest.raises(InvalidEventError, match=words) as caught:
         lambda_handler_for(processor)({"Records": batch}, None)
     assert caught.value.index == index
     assert caught.value.field == field
     assert f"record {index}" in str(caught.value)
     assert handled == []
-    assert processor._deleter.calls == 0
-    assert processor._clients.created == 0
+    assert sqs.delete_calls == []
 
 
 async def test_bad_record_through_the_async_context_manager() -> None:
@@ -134,10 +134,10 @@ async def test_queue_url_and_region_for_each_partition(arn: str, url: str) -> No
     assert queue is not None
     session = aioboto3.Session(aws_access_key_id="a", aws_secret_access_key="b")
     async with session.client("sqs", region_name=queue.region) as client:
-        assert queue_url(client.meta.endpoint_url, queue) == url
+        assert queue.url_on(client.meta.endpoint_url) == url
 
 
 def test_endpoint_override_url() -> None:
     queue = parse_sqs_arn("arn:aws:sqs:eu-west-1:111122223333:orders")
     assert queue is not None
-    assert queue_url("http://127.0.0.1:5000/", queue) == "http://127.0.0.1:5000/111122223333/orders"
+    assert queue.url_on("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/111122223333/orders"

@@ -19,12 +19,14 @@ from aiobatch import (
     DeadlineExceededError,
     EventType,
     PartialSQSProcessor,
+    SQSBatchProcessingError,
     SqsFifoPartialProcessor,
     SQSRecord,
     aprocess_partial_response,
     process_partial_response,
 )
-from aiobatch._processor import automatic_margin, remaining_seconds
+from aiobatch._deadline import automatic_margin, remaining_seconds
+from aiobatch._fake_sqs import FakeSQS
 from tests import events
 
 
@@ -79,7 +81,9 @@ async def test_overrunning_batch_returns_before_the_timeout() -> None:
     assert all(isinstance(e, DeadlineExceededError) for e in errors.values())
     assert all(isinstance(e, TimeoutError) for e in errors.values())
     assert "deadline" in str(errors[2])
-    assert [r[0] for r in processor._results or []][:2] == ["success", "success"]
+    batch = processor.batch
+    assert batch is not None
+    assert [r[0] for r in batch.results or []][:2] == ["success", "success"]
 
 
 def test_overrunning_batch_through_the_sync_facade() -> None:
@@ -168,21 +172,18 @@ def test_sync_handlers_in_threads_are_abandoned_and_reported() -> None:
 
 
 async def test_delete_mode_reports_timed_out_records_and_deletes_no_failure() -> None:
-    class Recording(PartialSQSProcessor):
-        deleted: list[int]
-
-        async def _clean(self) -> None:
-            self.deleted = [
-                i for i, result in enumerate(self._results or []) if result[0] == "success"
-            ]
-
-    processor = Recording(deadline_margin=0.1)
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(deadline_margin=0.1, sqs=sqs)
     await_records = sqs_event(4)["Records"]
-    async with processor(await_records, blocking_handler({3}), lambda_context=FakeContext(300)):
-        await processor.aprocess()
-    assert processor.deleted == [0, 1, 2]
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(await_records, blocking_handler({3}), lambda_context=FakeContext(300)):
+            await processor.aprocess()
+    assert [[r.message_id for r in call] for call in sqs.delete_calls] == [["m-0", "m-1", "m-2"]]
     assert [f.index for f in processor.failed_records] == [3]
-    assert processor.lambda_end is not None
+    batch = processor.batch
+    assert batch is not None
+    assert batch.deadline is not None
+    assert sqs.deadlines == [batch.deadline.cleanup_end]
 
 
 @pytest.mark.parametrize("bad", [0, -1, "1"])

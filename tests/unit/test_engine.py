@@ -14,8 +14,12 @@ from aiobatch._exceptions import DeadlineExceededError as DeadlineError
 from aiobatch._exceptions import RecordSkippedError as SkippedError
 
 
-def as_error(index: int, item: Any, exc: Exception) -> tuple[str, Any]:
+def as_error(index: int, item: Any, exc: Exception) -> Any:
     return ("fail", exc)
+
+
+def as_value(index: int, item: Any, value: Any) -> Any:
+    return value
 
 
 class Gate:
@@ -46,7 +50,9 @@ class Gate:
 
 async def test_results_in_input_order_and_bound_respected() -> None:
     gate = Gate(10)
-    task = asyncio.create_task(run_all(list(range(10)), gate.step, as_error, Plan(concurrency=4)))
+    task = asyncio.create_task(
+        run_all(list(range(10)), gate.step, as_value, as_error, Plan(concurrency=4))
+    )
     await gate.settle()
     assert gate.started == [0, 1, 2, 3]
     for item in reversed(range(10)):
@@ -60,7 +66,7 @@ async def test_keys_run_one_at_a_time_and_others_overtake() -> None:
     keys = ["a", "a", "b", None, "a"]
     gate = Gate(5)
     task = asyncio.create_task(
-        run_all(list(range(5)), gate.step, as_error, Plan(concurrency=10, keys=keys))
+        run_all(list(range(5)), gate.step, as_value, as_error, Plan(concurrency=10, keys=keys))
     )
     await gate.settle()
     assert gate.started == [0, 2, 3]  # 1 waits for 0, 4 waits for 1
@@ -83,7 +89,9 @@ async def test_concurrency_one_with_keys_is_input_order() -> None:
         await asyncio.sleep(0)
         return item
 
-    await run_all(list(range(6)), step, as_error, Plan(concurrency=1, keys=list("abcabc")))
+    await run_all(
+        list(range(6)), step, as_value, as_error, Plan(concurrency=1, keys=list("abcabc"))
+    )
     assert order == list(range(6))
 
 
@@ -93,7 +101,9 @@ async def test_stop_batch_starts_nothing_after_a_failure() -> None:
             raise ValueError("two")
         return item
 
-    results = await run_all(list(range(5)), step, as_error, Plan(concurrency=1, stop=Stop.BATCH))
+    results = await run_all(
+        list(range(5)), step, as_value, as_error, Plan(concurrency=1, stop=Stop.BATCH)
+    )
     assert results[:2] == [0, 1]
     assert isinstance(results[2][1], ValueError)
     assert all(isinstance(r[1], SkippedError) for r in results[3:])
@@ -107,7 +117,7 @@ async def test_stop_key_skips_only_that_key() -> None:
 
     keys = ["a", "b", "a", "b", "c"]
     results = await run_all(
-        list(range(5)), step, as_error, Plan(concurrency=3, keys=keys, stop=Stop.KEY)
+        list(range(5)), step, as_value, as_error, Plan(concurrency=3, keys=keys, stop=Stop.KEY)
     )
     assert results[0] == 0
     assert results[2] == 2
@@ -122,7 +132,7 @@ async def test_deadline_cancels_running_and_fails_unstarted() -> None:
     gate.events[1].set()  # 0 and 1 finish at once; 2 and 3 block until cancelled
     loop = asyncio.get_running_loop()
     plan = Plan(concurrency=2, deadline=loop.time() + 0.2, deadline_text="too late")
-    results = await run_all(list(range(6)), gate.step, as_error, plan)
+    results = await run_all(list(range(6)), gate.step, as_value, as_error, plan)
     assert results[:2] == [("ok", 0), ("ok", 1)]
     assert all(isinstance(r[1], DeadlineError) for r in results[2:])
     assert str(results[2][1]) == "too late"
@@ -133,7 +143,7 @@ async def test_deadline_cancels_running_and_fails_unstarted() -> None:
 async def test_deadline_in_the_past_starts_nothing() -> None:
     gate = Gate(3)
     plan = Plan(concurrency=3, deadline=asyncio.get_running_loop().time() - 1)
-    results = await run_all(list(range(3)), gate.step, as_error, plan)
+    results = await run_all(list(range(3)), gate.step, as_value, as_error, plan)
     assert gate.started == []
     assert all(isinstance(r[1], DeadlineError) for r in results)
 
@@ -146,7 +156,9 @@ async def test_item_timeout_cancels_only_slow_items() -> None:
             await never.wait()
         return item
 
-    results = await run_all(list(range(4)), step, as_error, Plan(concurrency=4, item_timeout=0.01))
+    results = await run_all(
+        list(range(4)), step, as_value, as_error, Plan(concurrency=4, item_timeout=0.01)
+    )
     assert results[0] == 0
     assert results[2] == 2
     for slow in (1, 3):
@@ -158,7 +170,7 @@ async def test_handlers_own_timeout_error_is_its_own() -> None:
     async def step(item: int) -> int:
         raise TimeoutError("upstream")
 
-    results = await run_all([0], step, as_error, Plan(concurrency=1, item_timeout=10))
+    results = await run_all([0], step, as_value, as_error, Plan(concurrency=1, item_timeout=10))
     assert str(results[0][1]) == "upstream"
 
 
@@ -203,6 +215,7 @@ def test_group_order_invariant(
         results = await run_all(
             list(range(count)),
             step,
+            as_value,
             as_error,
             Plan(concurrency=concurrency, keys=groups, stop=stop),
         )
@@ -238,4 +251,4 @@ async def test_base_exception_propagates_as_itself() -> None:
         return item
 
     with pytest.raises(Boom):
-        await run_all(list(range(8)), step, as_error, Plan(concurrency=3))
+        await run_all(list(range(8)), step, as_value, as_error, Plan(concurrency=3))

@@ -577,7 +577,9 @@ def test_nothing_lost_and_order_kept(
     )
     response = process_partial_response(event, record, processor)
     assert response == failures(event, sorted(fail))
-    results = processor._results or []
+    batch = processor.batch
+    assert batch is not None
+    results = batch.results or []
     assert len(results) == count
     assert [r[2].raw_event for r in results] == event["Records"]
     assert [r[1] for r in results if r[0] == "success"] == [

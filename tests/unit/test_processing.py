@@ -25,6 +25,7 @@ from aiobatch import (
     async_batch_processor,
     batch_processor,
 )
+from aiobatch._fake_sqs import FakeSQS
 from aiobatch._processor import RecordHandlerProcessor
 
 
@@ -218,12 +219,12 @@ async def test_base_exception_stops_the_run_and_deletes_nothing(bound: int) -> N
             cancelled.append(n)
             raise
 
-    processor = PartialSQSProcessor(max_concurrency=bound)
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(max_concurrency=bound, sqs=sqs)
     with pytest.raises(Interrupt):
         async with processor(records(3), handler):
             await processor.aprocess()
-    assert processor._deleter.calls == 0
-    assert processor._clients.created == 0
+    assert sqs.delete_calls == []
     assert sorted(cancelled) == ([0, 2] if bound > 1 else [])
     assert sorted(seen) == ([0, 1, 2] if bound > 1 else [0, 1])
 
@@ -239,7 +240,8 @@ async def test_cancelling_the_run_cancels_handlers_and_deletes_nothing() -> None
             all_started.set()
         await asyncio.Event().wait()
 
-    processor = PartialSQSProcessor(max_concurrency=3)
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(max_concurrency=3, sqs=sqs)
 
     async def run() -> None:
         async with processor(records(5), handler):
@@ -251,7 +253,7 @@ async def test_cancelling_the_run_cancels_handlers_and_deletes_nothing() -> None
     with pytest.raises(asyncio.CancelledError):
         await task
     assert started == 3
-    assert processor._deleter.calls == 0
+    assert sqs.delete_calls == []
 
 
 async def test_handler_raising_cancelled_error_stops_the_run() -> None:
@@ -260,11 +262,12 @@ async def test_handler_raising_cancelled_error_stops_the_run() -> None:
             raise asyncio.CancelledError
         await asyncio.sleep(0)
 
-    processor = PartialSQSProcessor(max_concurrency=4)
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(max_concurrency=4, sqs=sqs)
     with pytest.raises(asyncio.CancelledError):
         async with processor(records(4), handler):
             await processor.aprocess()
-    assert processor._clients.created == 0
+    assert sqs.delete_calls == []
 
 
 async def test_reused_processor_leaks_nothing_between_runs() -> None:
@@ -292,15 +295,17 @@ async def test_empty_batch_runs_nothing_and_returns_empty() -> None:
     async def handler(record: SQSRecord) -> None:
         calls.append(record)
 
-    processor = PartialSQSProcessor()
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(sqs=sqs)
     async with processor([], handler):
         assert await processor.aprocess() == []
     assert calls == []
-    assert processor._clients.created == 0
+    assert sqs.delete_calls == []
 
 
 def test_empty_batch_through_the_sync_facade() -> None:
-    processor = PartialSQSProcessor()
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(sqs=sqs)
 
     @batch_processor(record_handler=lambda record: None, processor=processor)
     def lambda_handler(event: Any, context: Any) -> str:
@@ -309,7 +314,7 @@ def test_empty_batch_through_the_sync_facade() -> None:
     assert lambda_handler({"Records": []}, None) == "ran"
     with processor([], lambda record: None):
         assert processor.process() == []
-    assert processor._clients.created == 0
+    assert sqs.delete_calls == []
 
 
 async def test_sync_facade_inside_a_running_loop_is_a_clear_error() -> None:
@@ -436,7 +441,7 @@ def test_max_concurrency_must_be_a_positive_int(bad: Any) -> None:
 def test_public_names_are_exported_and_sorted() -> None:
     public = {name for name in dir(aiobatch) if not name.startswith("_")}
     assert sorted(aiobatch.__all__) == aiobatch.__all__
-    assert set(aiobatch.__all__) <= public
+    assert set(aiobatch.__all__) - {"__version__"} <= public
     for name in aiobatch.__all__:
         value = getattr(aiobatch, name)
         if isinstance(value, type) or (callable(value) and hasattr(value, "__code__")):
@@ -493,11 +498,8 @@ def test_delete_mode_deletes_exactly_the_successes(
     exactly the successes, never a failed message; it is skipped when nothing failed."""
     fail = data.draw(st.sets(st.integers(0, count - 1)))
     yields = data.draw(st.lists(st.integers(0, 3), min_size=count, max_size=count))
-    handed: list[list[str]] = []
 
-    async def fake_delete(successes: Any, deadline: Any = None) -> list[Any]:
-        handed.append([record.message_id for _, record in successes])
-        return []
+    sqs = FakeSQS()
 
     async def handler(record: SQSRecord) -> None:
         n = int(record.json_body["n"])
@@ -506,8 +508,7 @@ def test_delete_mode_deletes_exactly_the_successes(
         if record.json_body["fail"]:
             raise ValueError(n)
 
-    processor = PartialSQSProcessor(max_concurrency=concurrency)
-    processor._deleter.delete = fake_delete  # type: ignore[method-assign]
+    processor = PartialSQSProcessor(max_concurrency=concurrency, sqs=sqs)
 
     async def run() -> None:
         async with processor(records(count, fail), handler):
@@ -518,7 +519,8 @@ def test_delete_mode_deletes_exactly_the_successes(
             asyncio.run(run())
         assert [f.index for f in caught.value.failed_records] == sorted(fail)
         expected = [f"m-{n}" for n in range(count) if n not in fail]
+        handed = [[record.message_id for record in call] for call in sqs.delete_calls]
         assert handed == ([expected] if expected else [])
     else:
         asyncio.run(run())
-        assert handed == []
+        assert sqs.delete_calls == []

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from aiobatch import (
+    AioSQSActions,
     BatchProcessor,
     EventType,
     PartialSQSProcessor,
@@ -20,7 +21,8 @@ from aiobatch import (
     aprocess_partial_response,
     process_partial_response,
 )
-from aiobatch._sqs_delete import COLD_CLIENT_TIME
+from aiobatch._fake_sqs import FakeSQS
+from aiobatch._sqs.clients import COLD_CLIENT_TIME
 from tests import events
 from tests.unit.test_deadline import FakeContext
 
@@ -134,19 +136,22 @@ async def test_unfinished_records_are_summarised_in_one_log_line(
     assert "and 250 more" in lines[0]
 
 
-async def test_delete_mode_keeps_time_for_a_cold_client() -> None:
-    processor = PartialSQSProcessor()
-    processor(sqs_event(1)["Records"], lambda record: None, lambda_context=FakeContext(1000))
-    plan = processor._plan(1)
-    assert processor.lambda_end is not None
-    assert plan.deadline is not None
-    # 1 s left: the automatic 0.25 s, plus time to import aioboto3 and make the client.
-    assert processor.lambda_end - plan.deadline == pytest.approx(0.25 + COLD_CLIENT_TIME)
-
-    await processor._clients.get("eu-west-1")  # a client now exists on this loop
-    plan = processor._plan(1)
-    assert plan.deadline is not None
-    assert processor.lambda_end - plan.deadline == pytest.approx(0.25)
+@pytest.mark.parametrize(("startup", "margin"), [(None, 0.25), (0.1, 0.1)])
+async def test_delete_mode_keeps_time_for_a_cold_client(
+    startup: float | None, margin: float
+) -> None:
+    for cold in (COLD_CLIENT_TIME, 0.0):
+        processor = PartialSQSProcessor(sqs=FakeSQS(startup_time=cold), deadline_margin=startup)
+        async with processor(
+            sqs_event(1)["Records"], lambda record: None, lambda_context=FakeContext(1000)
+        ):
+            await processor.aprocess()
+        batch = processor.batch
+        assert batch is not None
+        assert batch.deadline is not None
+        # 1 s left: the margin (automatic: 0.25 s), plus time to make the client.
+        assert batch.deadline.lambda_end - batch.deadline.batch_end == pytest.approx(margin + cold)
+    assert AioSQSActions().startup_time() == COLD_CLIENT_TIME
 
 
 def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
@@ -221,17 +226,6 @@ def test_invalid_event_leaves_no_state_of_the_last_run() -> None:
 
 
 async def test_duplicate_copy_of_a_failed_message_is_not_deleted() -> None:
-    class Recording(PartialSQSProcessor):
-        async def _clean(self) -> None:
-            self.sent: list[str] = []
-
-            async def delete(records: Any, deadline: Any = None) -> list[Any]:
-                self.sent += [record.message_id for _, record in records]
-                return []
-
-            self._deleter.delete = delete  # type: ignore[method-assign]
-            await super()._clean()
-
     records = sqs_event(3)["Records"]
     duplicate = dict(records[0], receiptHandle="rh-again", body='{"n": 9, "fail": true}')
     records.append(duplicate)
@@ -240,10 +234,11 @@ async def test_duplicate_copy_of_a_failed_message_is_not_deleted() -> None:
         if record.json_body["fail"]:
             raise ValueError("copy failed")
 
-    processor = Recording(suppress_exception=True)
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(suppress_exception=True, sqs=sqs)
     async with processor(records, handler):
         await processor.aprocess()
-    assert processor.sent == ["m-1", "m-2"]
+    assert [[r.message_id for r in call] for call in sqs.delete_calls] == [["m-1", "m-2"]]
     (kept,) = processor.undeleted_messages
     assert kept.message_id == "m-0"
     assert kept.code == "DuplicateOfFailedMessage"

@@ -1,0 +1,128 @@
+"""One run of a processor over one batch: its records, outcomes and summary.
+
+A :class:`Batch` is made fresh for every run, so nothing of one run leaks into the
+next, and one processor can run several batches at once on one event loop. Hooks get a
+frozen :class:`BatchSummary` at the end.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ._deadline import Deadline
+from ._exceptions import (
+    DeadlineExceededError,
+    ExceptionInfo,
+    FailedRecord,
+    RecordSkippedError,
+    UndeletedMessage,
+)
+from ._types import PartialItemFailureResponse, RecordHandler, RecordResult
+
+
+class BatchState(enum.Enum):
+    """Where a batch is in its lifecycle."""
+
+    SET_UP = "set up"  # records and handler given, nothing run yet
+    STARTED = "started"  # _prepare ran: inside the with block
+    PROCESSING = "processing"  # the records are running
+    PROCESSED = "processed"  # every record has an outcome
+    FINISHED = "finished"  # _clean ran (or the block was left): the batch is over
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """What happened to one batch; what ``on_batch_end`` hooks receive.
+
+    ``failed`` counts every record reported failed, ``unfinished`` (cut short by the
+    deadline) and ``skipped`` (not run because an earlier record failed) included.
+    Durations are in seconds; ``processing_duration`` is the time the records ran.
+    """
+
+    event_type: str | None
+    records: int
+    succeeded: int
+    failed: int
+    failed_by_type: Mapping[str, int]
+    skipped: int
+    unfinished: int
+    deadline_cut: bool
+    deleted: int
+    undeleted_messages: tuple[UndeletedMessage, ...]
+    duration: float
+    processing_duration: float
+    completed: bool
+    """False when processing did not finish (an exception escaped the run)."""
+
+
+@dataclass(eq=False)
+class Batch:
+    """One batch's records, handler and context, and what became of each record.
+
+    Made by ``processor(records, handler, lambda_context)`` or a facade; the
+    processor's Powertools-style attributes (``records``, ``success_messages``, ...)
+    read the batch of the caller's run.
+    """
+
+    records: list[Any]
+    handler: RecordHandler
+    context: Any
+    event_type: str | None = None
+    state: BatchState = BatchState.SET_UP
+    deadline: Deadline | None = None
+    results: list[RecordResult] | None = None
+    success_messages: list[Any] = field(default_factory=list)
+    fail_messages: list[Any] = field(default_factory=list)
+    exceptions: list[ExceptionInfo] = field(default_factory=list)
+    failures: dict[int, BaseException] = field(default_factory=dict)
+    """Index of each failed record, and its exception."""
+    unfinished_ids: list[str] = field(default_factory=list)
+    undeleted_messages: list[UndeletedMessage] = field(default_factory=list)
+    deleted: int = 0
+    response: PartialItemFailureResponse = field(
+        default_factory=lambda: PartialItemFailureResponse(batchItemFailures=[])
+    )
+    started_at: float = 0.0
+    processing_time: float = 0.0
+    ended_at: float = 0.0
+    handler_call: Any = None
+    """How the engine calls the handler, worked out once per batch."""
+    handler_failures: dict[int, BaseException] = field(default_factory=dict)
+    """Exceptions given to ``failure_handler``, by ``id(record)``: how a custom
+    ``_process_record`` that returns a failure tuple is matched to its exception."""
+
+    def failed_indices(self) -> list[int]:
+        return sorted(self.failures)
+
+    def failed_records(self) -> list[FailedRecord]:
+        """Each failed record in input order, with its exception."""
+        records, failures = self.records, self.failures
+        return [FailedRecord(i, records[i], failures[i]) for i in sorted(failures)]
+
+    def summary(self) -> BatchSummary:
+        failures = self.failures.values()
+        by_type = Counter(type(exc).__name__ for exc in failures)
+        skipped = sum(1 for exc in failures if isinstance(exc, RecordSkippedError))
+        unfinished = sum(1 for exc in failures if isinstance(exc, DeadlineExceededError))
+        end = self.ended_at or time.perf_counter()
+        return BatchSummary(
+            event_type=self.event_type,
+            records=len(self.records),
+            succeeded=len(self.records) - len(self.failures) if self.results is not None else 0,
+            failed=len(self.failures),
+            failed_by_type=MappingProxyType(dict(by_type)),
+            skipped=skipped,
+            unfinished=unfinished,
+            deadline_cut=unfinished > 0,
+            deleted=self.deleted,
+            undeleted_messages=tuple(self.undeleted_messages),
+            duration=end - self.started_at if self.started_at else 0.0,
+            processing_duration=self.processing_time,
+            completed=self.results is not None,
+        )

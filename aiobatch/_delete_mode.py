@@ -1,0 +1,143 @@
+"""Delete mode: delete the successful messages of a partly failed batch, then raise.
+
+Lambda then redelivers only the failed messages. The deletes go through an
+:class:`~aiobatch.SQSActions` (aioboto3 unless one is given).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ._exceptions import SQSBatchProcessingError, UndeletedMessage
+from ._processor import (
+    DEFAULT_MAX_CONCURRENCY,
+    BatchEndHook,
+    BatchStartHook,
+    RecordHandlerProcessor,
+)
+from ._records import SQSRecord
+from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
+from ._sqs import AioSQSActions, SQSActions
+
+logger = logging.getLogger("aiobatch")
+
+
+class PartialSQSProcessor(RecordHandlerProcessor):
+    """Delete mode: when some records fail, delete the successful messages and raise.
+
+    Lambda then redelivers only the failed messages. Needs ``sqs:DeleteMessageBatch``
+    on the queue. With every record a success nothing is called (Lambda deletes the
+    batch itself); with every record a failure nothing is deleted.
+
+    ::
+
+        processor = PartialSQSProcessor()
+
+        def lambda_handler(event, context):
+            with processor(event["Records"], record_handler, lambda_context=context):
+                processor.process()
+            return {"statusCode": 200}
+
+    ``session`` (an ``aioboto3.Session``) and ``config`` (a ``botocore.config.Config``,
+    merged over aiobatch's defaults: ``standard`` retries, 50 pooled connections) are
+    optional; ``sqs=`` replaces both with any :class:`~aiobatch.SQSActions` (a fake in
+    tests). ``suppress_exception=True`` returns instead of raising; the messages that
+    could not be deleted are then logged at ERROR and kept in
+    :attr:`undeleted_messages`. :meth:`aclose` closes the SQS clients, for long-running
+    use; otherwise they close when their event loop shuts down.
+    """
+
+    source = SQS
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        suppress_exception: bool = False,
+        session: Any = None,
+        config: Any = None,
+        sqs: SQSActions | None = None,
+        use_threads: bool = False,
+        record_timeout: float | None = None,
+        deadline_margin: float | None = None,
+        on_batch_start: BatchStartHook | None = None,
+        on_batch_end: BatchEndHook | None = None,
+    ) -> None:
+        super().__init__(
+            max_concurrency=max_concurrency,
+            use_threads=use_threads,
+            record_timeout=record_timeout,
+            deadline_margin=deadline_margin,
+            on_batch_start=on_batch_start,
+            on_batch_end=on_batch_end,
+        )
+        if sqs is not None and (session is not None or config is not None):
+            raise TypeError("pass sqs= or session=/config=, not both")
+        self.suppress_exception = suppress_exception
+        self.sqs: SQSActions = sqs if sqs is not None else AioSQSActions(session, config)
+
+    @property
+    def undeleted_messages(self) -> list[UndeletedMessage]:
+        """Successes of the current batch that could not be deleted."""
+        batch = self.batch
+        return batch.undeleted_messages if batch is not None else []
+
+    def _parse_records(self, records: Any) -> list[SQSRecord]:
+        return list(map(SQSRecord, validate(records, SQS, (RECEIPT_HANDLE, QUEUE_ARN))))
+
+    def _cleanup_allowance(self) -> float:
+        return self.sqs.startup_time()
+
+    async def aclose(self) -> None:
+        """Close the SQS clients now (a worker that is done with this processor)."""
+        await self.sqs.aclose()
+
+    async def _clean(self) -> None:
+        batch = self._require_batch()
+        records: list[SQSRecord] = batch.records
+        failures = batch.failures
+        if not failures:
+            return
+        failed_ids = {records[i].message_id for i in failures}
+        successes = [r for i, r in enumerate(records) if i not in failures]
+        # SQS may deliver one message twice in a batch. Deleting a success's copy would
+        # delete the message whose other copy failed: keep it, and say so.
+        kept = [
+            UndeletedMessage(
+                record.message_id,
+                record.event_source_arn,
+                "DuplicateOfFailedMessage",
+                "another copy of this message failed in the same batch",
+                None,
+            )
+            for record in successes
+            if record.message_id in failed_ids
+        ]
+        if kept:
+            successes = [r for r in successes if r.message_id not in failed_ids]
+        undeleted = batch.undeleted_messages
+        undeleted += kept
+        if successes:
+            deadline = batch.deadline
+            undeleted += await self.sqs.delete_messages(
+                successes, deadline=None if deadline is None else deadline.cleanup_end
+            )
+        batch.deleted = len(successes) + len(kept) - len(undeleted)
+        summary = (
+            f"{len(failures)} of {len(records)} records failed and will be redelivered; "
+            f"{batch.deleted} successful messages were deleted"
+        )
+        if undeleted:
+            summary += f", {len(undeleted)} could not be deleted and will be redelivered too"
+        if self.suppress_exception:
+            for message in undeleted:
+                logger.error(
+                    "message %s of %s could not be deleted: %s: %s",
+                    message.message_id,
+                    message.queue_url,
+                    message.code,
+                    message.message,
+                )
+            return
+        raise SQSBatchProcessingError(summary, batch.failed_records(), undeleted)

@@ -1,0 +1,149 @@
+"""Every way to run a batch from a Lambda handler, over one lifecycle coroutine.
+
+``process_partial_response`` and friends and both decorators validate the event in the
+caller's context, then run :func:`run_batch` (the sync ones through the one
+sync-to-async bridge, entering the event loop once per invocation).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from ._batch import Batch
+from ._processor import AsyncBasePartialProcessor, BasePartialProcessor, _Processor
+from ._response_mode import BatchProcessor
+from ._runner import run_sync
+from ._sources import records_of
+from ._types import PartialItemFailureResponse, RecordHandler
+
+T = TypeVar("T")
+Processor = AsyncBasePartialProcessor | BasePartialProcessor
+
+
+def set_up(processor: _Processor, event: Any, handler: RecordHandler, context: Any) -> Batch:
+    """Validate ``event`` and set up its batch on ``processor``, before anything runs."""
+    if not isinstance(processor, _Processor):
+        raise TypeError(f"processor must be an aiobatch processor, got {type(processor).__name__}")
+    source = processor.source
+    records = source.records_of(event) if source is not None else records_of(event)
+    return processor._set_up(records, handler, context)
+
+
+async def run_batch(
+    processor: _Processor, event: Any, handler: RecordHandler, context: Any = None
+) -> Batch:
+    """Run ``handler`` over the records of ``event`` with ``processor``: the whole
+    lifecycle (hooks, ``_prepare``, the records, ``_clean``) in one coroutine."""
+    return await processor._run(set_up(processor, event, handler, context))
+
+
+def _response_processor(processor: Any) -> BatchProcessor:
+    if not isinstance(processor, BatchProcessor):
+        raise TypeError(
+            "process_partial_response needs a partial-response processor (BatchProcessor, "
+            f"SqsFifoPartialProcessor), got {type(processor).__name__}; a "
+            "PartialSQSProcessor deletes messages itself: use it with `with processor(...)` "
+            "or @batch_processor"
+        )
+    return processor
+
+
+def process_partial_response(
+    event: Any,
+    record_handler: RecordHandler,
+    processor: BatchProcessor,
+    context: Any = None,
+) -> PartialItemFailureResponse:
+    """Process a Lambda event and return its partial batch response (sync).
+
+    ::
+
+        processor = BatchProcessor(EventType.SQS)
+
+        def lambda_handler(event, context):
+            return process_partial_response(event, record_handler, processor, context)
+    """
+    processor = _response_processor(processor)
+    batch = set_up(processor, event, record_handler, context)
+    run_sync(
+        "`await aprocess_partial_response(event, record_handler, processor, context)`",
+        processor._run,
+        batch,
+    )
+    return batch.response
+
+
+async def aprocess_partial_response(
+    event: Any,
+    record_handler: RecordHandler,
+    processor: BatchProcessor,
+    context: Any = None,
+) -> PartialItemFailureResponse:
+    """The awaitable form of :func:`process_partial_response`."""
+    processor = _response_processor(processor)
+    batch = await run_batch(processor, event, record_handler, context)
+    return batch.response
+
+
+def async_process_partial_response(
+    event: Any,
+    record_handler: RecordHandler,
+    processor: BatchProcessor,
+    context: Any = None,
+) -> PartialItemFailureResponse:
+    """Powertools' name and convention: a plain call that runs async handlers.
+
+    The same as :func:`process_partial_response`: every aiobatch processor runs async
+    and sync handlers alike, on one process-wide event loop. Inside a running event
+    loop, ``await aprocess_partial_response(...)`` instead.
+    """
+    return process_partial_response(event, record_handler, processor, context)
+
+
+def batch_processor(
+    *, record_handler: RecordHandler, processor: Processor
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Process ``event["Records"]`` with ``processor``, then call the handler.
+
+    For plain ``def lambda_handler(event, context)``::
+
+        @batch_processor(record_handler=record_handler, processor=PartialSQSProcessor())
+        def lambda_handler(event, context):
+            return {"statusCode": 200}
+    """
+
+    def decorator(handler: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(handler)
+        def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> T:
+            batch = set_up(processor, event, record_handler, context)
+            run_sync("`@async_batch_processor` on an `async def` handler", processor._run, batch)
+            return handler(event, context, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def async_batch_processor(
+    *, record_handler: RecordHandler, processor: Processor
+) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Coroutine[Any, Any, T]]]:
+    """Like :func:`batch_processor`, for ``async def`` handlers; the caller awaits it::
+
+    @async_batch_processor(record_handler=record_handler, processor=processor)
+    async def lambda_handler(event, context):
+        return {"statusCode": 200}
+
+    asyncio.run(lambda_handler(event, context))
+    """
+
+    def decorator(handler: Callable[..., Awaitable[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
+        @functools.wraps(handler)
+        async def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> T:
+            await run_batch(processor, event, record_handler, context)
+            return await handler(event, context, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,34 @@
+"""Read-only record views, one module per event source.
+
+Names and properties follow Powertools for AWS Lambda's data classes, so that a record
+handler written for Powertools works unchanged. A view holds the record's dict without
+copying or validating it; properties read from it on access.
+"""
+
+from ._base import _DictWrapper
+from .dynamodb import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+    DynamoDBStreamRecord,
+    StreamRecord,
+    StreamViewType,
+    deserialize_dynamodb_value,
+)
+from .kinesis import KinesisStreamRecord, KinesisStreamRecordPayload
+from .sqs import SQSMessageAttribute, SQSMessageAttributes, SQSRecord, SQSRecordAttributes
+
+__all__ = [
+    "DynamoDBRecord",
+    "DynamoDBRecordEventName",
+    "DynamoDBStreamRecord",
+    "KinesisStreamRecord",
+    "KinesisStreamRecordPayload",
+    "SQSMessageAttribute",
+    "SQSMessageAttributes",
+    "SQSRecord",
+    "SQSRecordAttributes",
+    "StreamRecord",
+    "StreamViewType",
+    "_DictWrapper",
+    "deserialize_dynamodb_value",
+]

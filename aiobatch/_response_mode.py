@@ -1,0 +1,176 @@
+"""Partial batch response mode: report failures to Lambda in ``batchItemFailures``.
+
+The function returns ``{"batchItemFailures": [{"itemIdentifier": ...}]}`` (the event
+source mapping has ``ReportBatchItemFailures`` on) and Lambda itself deletes the rest
+(SQS) or moves the checkpoint (streams). No AWS call, no aioboto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._engine import Stop
+from ._exceptions import BatchProcessingError, RecordValidationError
+from ._processor import (
+    DEFAULT_MAX_CONCURRENCY,
+    BatchEndHook,
+    BatchStartHook,
+    RecordHandlerProcessor,
+)
+from ._sources import SOURCES, EventSource, EventType, validate
+from ._types import PartialItemFailureResponse
+
+
+class BatchProcessor(RecordHandlerProcessor):
+    """Run a record handler over a batch and build Lambda's partial batch response.
+
+    ::
+
+        processor = BatchProcessor(EventType.SQS)
+
+        def lambda_handler(event, context):
+            return process_partial_response(event, record_handler, processor, context)
+
+    ``batchItemFailures`` lists the failed records in input order. When every record
+    fails, :class:`BatchProcessingError` is raised so that Lambda retries the batch,
+    unless ``raise_on_entire_batch_failure=False``; :meth:`response` holds the full
+    list either way.
+
+    ``model`` is a pydantic model of the whole record: the handler gets the validated
+    instance, and a record that fails validation fails alone. ``ordered=True`` runs
+    the records of one key (SQS ``MessageGroupId``, Kinesis partition key, DynamoDB
+    ``Keys``) one at a time in input order, different keys concurrently.
+    ``stop_on_first_failure=True`` starts no record after the first failure; for
+    streams the response then names the lowest failed record and everything after it,
+    which is where Lambda restarts the shard.
+    """
+
+    source: EventSource
+
+    def __init__(
+        self,
+        event_type: EventType,
+        *,
+        model: Any = None,
+        raise_on_entire_batch_failure: bool = True,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        use_threads: bool = False,
+        ordered: bool = False,
+        stop_on_first_failure: bool = False,
+        record_timeout: float | None = None,
+        deadline_margin: float | None = None,
+        on_batch_start: BatchStartHook | None = None,
+        on_batch_end: BatchEndHook | None = None,
+    ) -> None:
+        if not isinstance(event_type, EventType):
+            raise TypeError(f"event_type must be an EventType, got {event_type!r}")
+        super().__init__(
+            max_concurrency=max_concurrency,
+            use_threads=use_threads,
+            record_timeout=record_timeout,
+            deadline_margin=deadline_margin,
+            on_batch_start=on_batch_start,
+            on_batch_end=on_batch_end,
+        )
+        self.event_type = event_type
+        self.source = SOURCES[event_type]
+        self.model = model
+        self.raise_on_entire_batch_failure = raise_on_entire_batch_failure
+        self.ordered = ordered
+        self.stop_on_first_failure = stop_on_first_failure
+        self._stop = Stop.BATCH if stop_on_first_failure else Stop.NOTHING
+
+    def _parse_records(self, records: Any) -> list[Any]:
+        return list(map(self.source.wrap, validate(records, self.source)))
+
+    def _convert(self) -> Callable[[Any], Any] | None:
+        model = self.model
+        if model is None:
+            return None
+
+        def validated(record: Any) -> Any:
+            try:
+                return model.model_validate(record.raw_event)
+            except Exception as exc:
+                if callable(getattr(exc, "errors", None)) and hasattr(exc, "title"):
+                    raise RecordValidationError.from_pydantic(exc) from None
+                raise
+
+        return validated
+
+    @property
+    def batch_response(self) -> PartialItemFailureResponse:
+        """The partial batch response of the current batch."""
+        return self.response()
+
+    def response(self) -> PartialItemFailureResponse:
+        """The partial batch response of the current (or last) batch."""
+        batch = self.batch
+        return batch.response if batch is not None else {"batchItemFailures": []}
+
+    def _failed_indices(self, count: int, failed: list[int]) -> list[int]:
+        """What to report: the failures, or, when a stream stopped at its first failure,
+        the lowest failed record and everything after it (where Lambda restarts)."""
+        if failed and self._stop is Stop.BATCH and self.source.restarts_from_lowest_failure:
+            return list(range(failed[0], count))
+        return failed
+
+    async def _clean(self) -> None:
+        batch = self._require_batch()
+        records = batch.records
+        failed = self._failed_indices(len(records), batch.failed_indices())
+        item_id = self.source.item_id
+        batch.response = {
+            "batchItemFailures": [{"itemIdentifier": item_id(records[i].raw_event)} for i in failed]
+        }
+        if failed and len(failed) == len(records) and self.raise_on_entire_batch_failure:
+            raise BatchProcessingError(
+                f"All {len(failed)} records failed processing; Lambda will retry the batch.",
+                batch.failed_records(),
+            )
+
+
+class SqsFifoPartialProcessor(BatchProcessor):
+    """Partial batch response for SQS FIFO queues.
+
+    Records start in input order, except that a record waits while an earlier record
+    of its ``MessageGroupId`` is unfinished: each group runs one record at a time, in
+    order, and groups run concurrently, at most ``max_concurrency`` records at once
+    (``max_concurrency=1`` runs the batch exactly in input order).
+
+    After the first failure no further record starts, and every record not yet finished
+    at that moment is reported failed, even one that completes afterwards, as Lambda's
+    FIFO contract asks. With ``skip_group_on_error=True`` only
+    the rest of the failed record's group is skipped and reported; other groups go on.
+    Within a group, no record is ever reported a success after an earlier record of
+    that group failed.
+    """
+
+    def __init__(
+        self,
+        *,
+        skip_group_on_error: bool = False,
+        model: Any = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        use_threads: bool = False,
+        record_timeout: float | None = None,
+        deadline_margin: float | None = None,
+        raise_on_entire_batch_failure: bool = True,
+        on_batch_start: BatchStartHook | None = None,
+        on_batch_end: BatchEndHook | None = None,
+    ) -> None:
+        super().__init__(
+            EventType.SQS,
+            model=model,
+            raise_on_entire_batch_failure=raise_on_entire_batch_failure,
+            max_concurrency=max_concurrency,
+            use_threads=use_threads,
+            ordered=True,
+            record_timeout=record_timeout,
+            deadline_margin=deadline_margin,
+            on_batch_start=on_batch_start,
+            on_batch_end=on_batch_end,
+        )
+        self.skip_group_on_error = skip_group_on_error
+        self._stop = Stop.KEY if skip_group_on_error else Stop.BATCH
