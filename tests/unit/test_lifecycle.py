@@ -1,0 +1,292 @@
+"""The lifecycle every processor shares: a Batch per run, hooks, misuse, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from aiobatch import (
+    Batch,
+    BatchProcessor,
+    BatchState,
+    BatchSummary,
+    DeadlineExceededError,
+    EventType,
+    PartialSQSProcessor,
+    SQSBatchProcessingError,
+    SQSRecord,
+    aprocess_partial_response,
+    batch_processor,
+    process_partial_response,
+)
+from aiobatch._fake_sqs import FakeSQS
+from tests import events
+
+
+def sqs_event(count: int, fail: frozenset[int] = frozenset()) -> dict[str, Any]:
+    return {"Records": [events.sqs(n, fail=n in fail) for n in range(count)]}
+
+
+async def failing(record: SQSRecord) -> int:
+    if record.json_body["fail"]:
+        raise ValueError("no")
+    return int(record.json_body["n"])
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.started: list[Batch] = []
+        self.ended: list[BatchSummary] = []
+
+    def start(self, batch: Batch) -> None:
+        assert batch.state is BatchState.STARTED
+        self.started.append(batch)
+
+    async def end(self, summary: BatchSummary) -> None:
+        await asyncio.sleep(0)
+        self.ended.append(summary)
+
+
+def test_hooks_fire_once_per_batch_through_the_sync_facade() -> None:
+    hooks = Hooks()
+    processor = BatchProcessor(EventType.SQS, on_batch_start=hooks.start, on_batch_end=hooks.end)
+    response = process_partial_response(sqs_event(4, frozenset({1})), failing, processor)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert len(hooks.started) == 1
+    assert [r.message_id for r in hooks.started[0].records] == ["m-0", "m-1", "m-2", "m-3"]
+    (summary,) = hooks.ended
+    assert (summary.records, summary.succeeded, summary.failed) == (4, 3, 1)
+    assert dict(summary.failed_by_type) == {"ValueError": 1}
+    assert summary.event_type == "SQS"
+    assert summary.completed
+    assert not summary.deadline_cut
+    assert summary.duration >= summary.processing_duration >= 0
+    with pytest.raises(AttributeError):
+        summary.failed = 0  # type: ignore[misc]
+
+
+def test_summary_of_a_delete_mode_batch_counts_deletes_and_undeleted() -> None:
+    hooks = Hooks()
+    sqs = FakeSQS(undeletable={"m-2"})
+    processor = PartialSQSProcessor(sqs=sqs, on_batch_end=hooks.end)
+
+    @batch_processor(record_handler=failing, processor=processor)
+    def lambda_handler(event: Any, context: Any) -> str:
+        return "unreachable"
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        lambda_handler(sqs_event(4, frozenset({0})), None)
+    (summary,) = hooks.ended
+    assert summary.deleted == 2
+    assert [u.message_id for u in summary.undeleted_messages] == ["m-2"]
+    assert [u.message_id for u in caught.value.undeleted_messages] == ["m-2"]
+    assert "2 successful messages were deleted, 1 could not be deleted" in str(caught.value)
+
+
+async def test_a_hook_that_raises_is_logged_and_changes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(argument: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    processor = BatchProcessor(EventType.SQS, on_batch_start=broken, on_batch_end=broken)
+    with caplog.at_level(logging.ERROR, logger="aiobatch"):
+        response = await aprocess_partial_response(sqs_event(2, frozenset({0})), failing, processor)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert messages == [
+        "the on_batch_start hook raised; the batch is unaffected",
+        "the on_batch_end hook raised; the batch is unaffected",
+    ]
+
+
+async def test_on_batch_end_fires_when_every_record_failed_and_the_batch_raises() -> None:
+    hooks = Hooks()
+    processor = BatchProcessor(EventType.SQS, on_batch_end=hooks.end)
+    with pytest.raises(Exception, match="All 2 records failed"):
+        await aprocess_partial_response(sqs_event(2, frozenset({0, 1})), failing, processor)
+    (summary,) = hooks.ended
+    assert summary.failed == 2
+    assert summary.completed
+
+
+async def test_on_batch_end_says_incomplete_when_processing_was_cancelled() -> None:
+    hooks = Hooks()
+    processor = BatchProcessor(EventType.SQS, on_batch_end=hooks.end)
+    started = asyncio.Event()
+
+    async def hang(record: SQSRecord) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(aprocess_partial_response(sqs_event(2), hang, processor))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (summary,) = hooks.ended
+    assert not summary.completed
+    assert summary.succeeded == 0
+
+
+@pytest.mark.parametrize("bad", ["not callable", 3])
+def test_hooks_must_be_callable(bad: Any) -> None:
+    with pytest.raises(TypeError, match="on_batch_end must be callable"):
+        BatchProcessor(EventType.SQS, on_batch_end=bad)
+
+
+async def test_one_processor_serves_concurrent_batches_without_mixing_them() -> None:
+    """Two batches at once on one processor: each gets its own response and records."""
+    processor = BatchProcessor(EventType.SQS)
+    first_in = asyncio.Event()
+    second_done = asyncio.Event()
+
+    async def handler(record: SQSRecord) -> None:
+        if record.message_id == "a-0":
+            first_in.set()
+            await second_done.wait()  # the first batch is still running...
+        if record.json_body["fail"]:
+            raise ValueError("no")
+
+    def event(prefix: str, fail: int) -> dict[str, Any]:
+        records = [events.sqs(n, fail=n == fail) for n in range(3)]
+        for record in records:
+            record["messageId"] = record["messageId"].replace("m-", f"{prefix}-")
+        return {"Records": records}
+
+    async def first() -> tuple[Any, list[str]]:
+        response = await aprocess_partial_response(event("a", 2), handler, processor)
+        return response, [r.message_id for r in processor.success_messages]
+
+    async def second() -> tuple[Any, list[str]]:
+        await first_in.wait()
+        response = await aprocess_partial_response(event("b", 0), handler, processor)
+        seen = [r.message_id for r in processor.success_messages]
+        second_done.set()  # ...while the second one runs from start to end
+        return response, seen
+
+    (response_a, seen_a), (response_b, seen_b) = await asyncio.gather(first(), second())
+    assert response_a == {"batchItemFailures": [{"itemIdentifier": "a-2"}]}
+    assert response_b == {"batchItemFailures": [{"itemIdentifier": "b-0"}]}
+    assert sorted(seen_a) == ["a-0", "a-1"]  # success_messages: in completion order
+    assert sorted(seen_b) == ["b-1", "b-2"]
+
+
+async def test_each_task_with_the_context_manager_sees_its_own_batch() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    both_set_up = asyncio.Barrier(2)
+
+    async def run(count: int) -> list[Any]:
+        async with processor(sqs_event(count)["Records"], failing):
+            await both_set_up.wait()
+            results = await processor.aprocess()
+        assert len(processor.records) == count
+        return results
+
+    results = await asyncio.gather(run(2), run(3))
+    assert [len(r) for r in results] == [2, 3]
+
+
+def test_processing_twice_is_a_clear_error() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    with processor(sqs_event(1)["Records"], failing):
+        processor.process()
+        with pytest.raises(RuntimeError, match="called twice"):
+            processor.process()
+
+
+def test_leaving_the_block_without_processing_is_a_clear_error() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    with (
+        pytest.raises(RuntimeError, match=r"ended without processor\.process"),
+        processor(sqs_event(1)["Records"], failing),
+    ):
+        pass
+
+
+def test_an_error_inside_the_block_is_not_masked() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    with pytest.raises(KeyError, match="mine"), processor(sqs_event(1)["Records"], failing):
+        raise KeyError("mine")
+
+
+def test_process_outside_the_block_and_reusing_a_finished_batch_are_clear_errors() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    with pytest.raises(RuntimeError, match="no batch is set up"):
+        processor.process()
+    processor(sqs_event(1)["Records"], failing)
+    with pytest.raises(RuntimeError, match="outside the `with"):
+        processor.process()
+    with processor:
+        processor.process()
+    with pytest.raises(RuntimeError, match="finished"), processor:
+        pass
+
+
+async def test_aclose_closes_the_sqs_seam() -> None:
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(sqs=sqs)
+    await processor.aclose()
+    assert sqs.closed == 1
+
+
+def test_sqs_seam_and_session_are_exclusive() -> None:
+    with pytest.raises(TypeError, match="not both"):
+        PartialSQSProcessor(sqs=FakeSQS(), config=object())
+
+
+async def test_deadline_is_one_value_shared_by_the_records_and_the_deletes() -> None:
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 2000
+
+    sqs = FakeSQS(startup_time=0.5)
+    processor = PartialSQSProcessor(sqs=sqs, deadline_margin=0.2)
+
+    async def handler(record: SQSRecord) -> None:
+        if record.json_body["fail"]:
+            raise ValueError("no")
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(sqs_event(3, frozenset({1}))["Records"], handler, Context()):
+            await processor.aprocess()
+    batch = processor.batch
+    assert batch is not None
+    deadline = batch.deadline
+    assert deadline is not None
+    assert deadline.margin == pytest.approx(0.7)  # the explicit margin plus the cold client
+    assert deadline.lambda_end - deadline.batch_end == pytest.approx(0.7)
+    assert sqs.deadlines == [deadline.cleanup_end]
+    assert "0.700 s before Lambda's timeout" in deadline.describe()
+    assert not isinstance(batch.failures[1], DeadlineExceededError)
+
+
+@pytest.mark.parametrize("facade", ["decorator", "process_partial_response"])
+def test_each_sync_facade_enters_the_event_loop_once(
+    facade: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries: list[object] = []
+    original = asyncio.Runner.run
+
+    def counting(self: asyncio.Runner, coro: Any, *, context: Any = None) -> Any:
+        entries.append(coro)
+        return original(self, coro, context=context)
+
+    monkeypatch.setattr(asyncio.Runner, "run", counting)
+    event = sqs_event(3, frozenset({1}))
+    if facade == "decorator":
+        processor: Any = PartialSQSProcessor(sqs=FakeSQS())
+
+        @batch_processor(record_handler=failing, processor=processor)
+        def lambda_handler(event: Any, context: Any) -> str:
+            return "unreachable"
+
+        with pytest.raises(SQSBatchProcessingError):
+            lambda_handler(event, None)
+    else:
+        processor = BatchProcessor(EventType.SQS)
+        process_partial_response(event, failing, processor)
+    assert len(entries) == 1
