@@ -1,4 +1,4 @@
-"""A recording stand-in for SQS, for unit tests of delete mode (public in aiobatch.testing)."""
+"""A recording stand-in for SQS, for unit tests of delete mode (aiobatch.testing.FakeSQS)."""
 
 from __future__ import annotations
 

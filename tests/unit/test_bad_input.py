@@ -9,7 +9,7 @@ import pytest
 
 from aiobatch import InvalidEventError, PartialSQSProcessor, batch_processor
 from aiobatch._arn import parse_sqs_arn
-from aiobatch._fake_sqs import FakeSQS
+from aiobatch.testing import FakeSQS
 from tests.unit.test_processing import records
 
 handled: list[Any] = []

@@ -26,7 +26,7 @@ from aiobatch import (
     process_partial_response,
 )
 from aiobatch._deadline import automatic_margin, remaining_seconds
-from aiobatch._fake_sqs import FakeSQS
+from aiobatch.testing import FakeSQS
 from tests import events
 
 

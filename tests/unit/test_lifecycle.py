@@ -22,7 +22,7 @@ from aiobatch import (
     batch_processor,
     process_partial_response,
 )
-from aiobatch._fake_sqs import FakeSQS
+from aiobatch.testing import FakeSQS
 from tests import events
 
 

@@ -25,8 +25,8 @@ from aiobatch import (
     async_batch_processor,
     batch_processor,
 )
-from aiobatch._fake_sqs import FakeSQS
 from aiobatch._processor import RecordHandlerProcessor
+from aiobatch.testing import FakeSQS
 
 
 def sqs_record(n: int, *, fail: bool = False) -> dict[str, Any]:

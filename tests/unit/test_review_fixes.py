@@ -21,8 +21,8 @@ from aiobatch import (
     aprocess_partial_response,
     process_partial_response,
 )
-from aiobatch._fake_sqs import FakeSQS
 from aiobatch._sqs.clients import COLD_CLIENT_TIME
+from aiobatch.testing import FakeSQS
 from tests import events
 from tests.unit.test_deadline import FakeContext
 
