@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _engine
 from .._arn import QueueRef
+from .._engine import Plan, run_all
 from .clients import SQSClients
 
 MAX_ENTRIES_PER_CALL = 10
@@ -103,7 +103,7 @@ class BatchCaller:
             for start in range(0, len(queue_entries), MAX_ENTRIES_PER_CALL):
                 chunk = queue_entries[start : start + MAX_ENTRIES_PER_CALL]
                 calls.append(_Call(queue, {entry.id: entry for entry in chunk}))
-        plan = _engine.Plan(
+        plan = Plan(
             concurrency=self.clients.max_pool_connections,
             deadline=deadline,
             deadline_text="the function was about to time out",
@@ -112,7 +112,7 @@ class BatchCaller:
         async def one(call: _Call) -> list[Unconfirmed]:
             return await self._one_call(operation, call)
 
-        outcomes = await _engine.run_all(calls, one, _done, _call_error, plan)
+        outcomes = await run_all(calls, one, _done, _call_error, plan)
         return [unconfirmed for outcome in outcomes for unconfirmed in outcome]
 
     async def _one_call(self, operation: Operation, call: _Call) -> list[Unconfirmed]:
