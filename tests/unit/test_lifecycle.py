@@ -290,3 +290,40 @@ def test_each_sync_facade_enters_the_event_loop_once(
         processor = BatchProcessor(EventType.SQS)
         process_partial_response(event, failing, processor)
     assert len(entries) == 1
+
+
+def test_dict_subclass_records_and_str_subclass_identifiers_are_accepted() -> None:
+    import json
+    from collections import OrderedDict
+
+    class Text(str):
+        pass
+
+    event = json.loads(json.dumps(sqs_event(2, frozenset({1}))), object_pairs_hook=OrderedDict)
+    event["Records"][1]["messageId"] = Text("m-1")
+    response = process_partial_response(event, failing, BatchProcessor(EventType.SQS))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    sqs = FakeSQS()
+    deleting = PartialSQSProcessor(sqs=sqs, suppress_exception=True)
+    with deleting(event["Records"], failing):
+        deleting.process()
+    assert [m.message_id for m in sqs.deleted] == ["m-0"]
+
+
+def test_a_generator_function_handler_is_refused_before_any_record_runs() -> None:
+    ran: list[Any] = []
+
+    def generator(record: SQSRecord) -> Any:
+        ran.append(record)
+        yield record
+
+    with pytest.raises(TypeError, match="generator function"):
+        process_partial_response(sqs_event(2), generator, BatchProcessor(EventType.SQS))
+    assert ran == []
+
+
+@pytest.mark.parametrize("option", ["record_timeout", "deadline_margin"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_non_finite_or_negative_seconds_are_refused(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=option):
+        BatchProcessor(EventType.SQS, **{option: value})
