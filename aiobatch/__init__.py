@@ -3,7 +3,7 @@
 import contextlib
 
 from ._batch import Batch, BatchState, BatchSummary
-from ._compat import AsyncBatchProcessor
+from ._compat import AsyncBatchProcessor, DynamoDBRecord, async_process_partial_response
 from ._delete_mode import PartialSQSProcessor
 from ._exceptions import (
     AiobatchError,
@@ -21,13 +21,11 @@ from ._exceptions import (
 from ._facades import (
     aprocess_partial_response,
     async_batch_processor,
-    async_process_partial_response,
     batch_processor,
     process_partial_response,
 )
 from ._processor import AsyncBasePartialProcessor, BasePartialProcessor
 from ._records import (
-    DynamoDBRecord,
     DynamoDBRecordEventName,
     DynamoDBStreamRecord,
     KinesisStreamRecord,

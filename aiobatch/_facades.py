@@ -16,7 +16,7 @@ from ._processor import AsyncBasePartialProcessor, BasePartialProcessor, _Proces
 from ._response_mode import BatchProcessor
 from ._runner import run_sync
 from ._sources import records_of
-from ._types import PartialItemFailureResponse, RecordHandler
+from ._types import LambdaContext, PartialItemFailureResponse, RecordHandler
 
 T = TypeVar("T")
 Processor = AsyncBasePartialProcessor | BasePartialProcessor
@@ -32,7 +32,10 @@ def set_up(processor: _Processor, event: Any, handler: RecordHandler, context: A
 
 
 async def run_batch(
-    processor: _Processor, event: Any, handler: RecordHandler, context: Any = None
+    processor: _Processor,
+    event: Any,
+    handler: RecordHandler,
+    context: LambdaContext | None = None,
 ) -> Batch:
     """Run ``handler`` over the records of ``event`` with ``processor``: the whole
     lifecycle (hooks, ``_prepare``, the records, ``_clean``) in one coroutine."""
@@ -54,7 +57,7 @@ def process_partial_response(
     event: Any,
     record_handler: RecordHandler,
     processor: BatchProcessor,
-    context: Any = None,
+    context: LambdaContext | None = None,
 ) -> PartialItemFailureResponse:
     """Process a Lambda event and return its partial batch response (sync).
 
@@ -79,27 +82,12 @@ async def aprocess_partial_response(
     event: Any,
     record_handler: RecordHandler,
     processor: BatchProcessor,
-    context: Any = None,
+    context: LambdaContext | None = None,
 ) -> PartialItemFailureResponse:
     """The awaitable form of :func:`process_partial_response`."""
     processor = _response_processor(processor)
     batch = await run_batch(processor, event, record_handler, context)
     return batch.response
-
-
-def async_process_partial_response(
-    event: Any,
-    record_handler: RecordHandler,
-    processor: BatchProcessor,
-    context: Any = None,
-) -> PartialItemFailureResponse:
-    """Powertools' name and convention: a plain call that runs async handlers.
-
-    The same as :func:`process_partial_response`: every aiobatch processor runs async
-    and sync handlers alike, on one process-wide event loop. Inside a running event
-    loop, ``await aprocess_partial_response(...)`` instead.
-    """
-    return process_partial_response(event, record_handler, processor, context)
 
 
 def batch_processor(

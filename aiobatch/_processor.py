@@ -33,7 +33,13 @@ from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, m
 from ._records import _DictWrapper
 from ._runner import run_sync
 from ._sources import EventSource, check_list, log_id
-from ._types import FailureResponse, RecordHandler, RecordResult, SuccessResponse
+from ._types import (
+    FailureResponse,
+    LambdaContext,
+    RecordHandler,
+    RecordResult,
+    SuccessResponse,
+)
 
 logger = logging.getLogger("aiobatch")
 
@@ -209,7 +215,7 @@ class _Processor:
         self,
         records: Sequence[Any],
         record_handler: RecordHandler | None = None,
-        lambda_context: Any = None,
+        lambda_context: LambdaContext | None = None,
         *,
         handler: RecordHandler | None = None,
     ) -> Self:

@@ -7,7 +7,6 @@ copying or validating it; properties read from it on access.
 
 from ._base import _DictWrapper
 from .dynamodb import (
-    DynamoDBRecord,
     DynamoDBRecordEventName,
     DynamoDBStreamRecord,
     StreamRecord,
@@ -18,7 +17,6 @@ from .kinesis import KinesisStreamRecord, KinesisStreamRecordPayload
 from .sqs import SQSMessageAttribute, SQSMessageAttributes, SQSRecord, SQSRecordAttributes
 
 __all__ = [
-    "DynamoDBRecord",
     "DynamoDBRecordEventName",
     "DynamoDBStreamRecord",
     "KinesisStreamRecord",

@@ -169,7 +169,3 @@ class DynamoDBStreamRecord(_DictWrapper):
         optional=True,
         convert=StreamRecord,
     )
-
-
-DynamoDBRecord = DynamoDBStreamRecord
-"""Powertools' name for :class:`DynamoDBStreamRecord`."""

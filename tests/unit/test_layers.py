@@ -10,11 +10,11 @@ import aiobatch
 PACKAGE = Path(aiobatch.__file__).resolve().parent
 
 # Top to bottom: a module may import only modules of a higher number.
-LAYERS = {
+LAYERS: dict[str, float] = {
     "aiobatch": 0,
     "aiobatch.testing": 0,
     "aiobatch._facades": 1,
-    "aiobatch._compat": 1,
+    "aiobatch._compat": 0.5,
     "aiobatch._response_mode": 2,
     "aiobatch._delete_mode": 2,
     "aiobatch._processor": 3,
