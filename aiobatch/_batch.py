@@ -61,7 +61,7 @@ class BatchSummary:
     """False when processing did not finish (an exception escaped the run)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Batch:
     """One batch's records, handler and context, and what became of each record.
 
@@ -96,6 +96,14 @@ class Batch:
     handler_failures: dict[int, BaseException] = field(default_factory=dict)
     """Exceptions given to ``failure_handler``, by ``id(record)``: how a custom
     ``_process_record`` that returns a failure tuple is matched to its exception."""
+
+    def __repr__(self) -> str:
+        # Short and free of record data: asyncio puts a task's result in the task's repr,
+        # which the sync bridge has formatted on every call.
+        return (
+            f"<Batch {self.event_type or 'custom'} of {len(self.records)} records, "
+            f"{self.state.value}, {len(self.failures)} failed>"
+        )
 
     def failed_indices(self) -> list[int]:
         return sorted(self.failures)

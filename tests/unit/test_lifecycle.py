@@ -327,3 +327,10 @@ def test_a_generator_function_handler_is_refused_before_any_record_runs() -> Non
 def test_non_finite_or_negative_seconds_are_refused(option: str, value: float) -> None:
     with pytest.raises(ValueError, match=option):
         BatchProcessor(EventType.SQS, **{option: value})
+
+
+def test_a_batch_repr_is_short_and_holds_no_record_data() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    process_partial_response(sqs_event(500, frozenset({3})), failing, processor)
+    text = repr(processor.batch)
+    assert text == "<Batch SQS of 500 records, finished, 1 failed>"
