@@ -10,37 +10,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ._harness import (
-    CaseResult,
-    Settings,
-    install_log_sink,
-    machine,
-    notes_text,
-    table,
-    targets_text,
-    to_json,
-)
+from . import concurrency, deletes, imports, memory, overhead
+from ._harness import CaseResult, Settings, install_log_sink
+from .report import header, machine, report, to_json
+from .targets import judge
 
-CaseFunction = Callable[[Settings], CaseResult]
-
-
-def _cases() -> dict[int, CaseFunction]:
-    from . import concurrency, deletes, imports, memory, overhead
-
-    return {
-        1: overhead.case_async,
-        2: overhead.case_sync,
-        3: overhead.case_failing,
-        4: concurrency.case_io,
-        5: concurrency.case_fifo,
-        6: deletes.case_delete,
-        7: imports.case_imports,
-        8: deletes.case_warm,
-        9: memory.case_memory,
-    }
-
-
-ALL_CASES = tuple(range(1, 10))
+CASES: dict[int, Callable[[Settings], CaseResult]] = {
+    1: overhead.case_async,
+    2: overhead.case_sync,
+    3: overhead.case_failing,
+    4: concurrency.case_io,
+    5: concurrency.case_fifo,
+    6: deletes.case_delete,
+    7: imports.case_imports,
+    8: deletes.case_warm,
+    9: memory.case_memory,
+}
+ALL_CASES = tuple(CASES)
 
 
 def parse_cases(text: str) -> list[int]:
@@ -86,35 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     install_log_sink()
     info = machine()
     command = shlex.join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)])
-    print("## aiobatch benchmarks\n")
-    print(f"- Machine: {info['platform']}, {info['cpu']} ({info['cpu_count']} CPUs)")
-    print(f"- Python: {info['python']}")
-    print(f"- Packages: {info['packages']}")
-    print(f"- aiobatch measured: {info['aiobatch_source']}")
-    print(f"- Command: `{command}`\n", flush=True)
+    print(header(info, command), flush=True)
 
-    cases = _cases()
     results: list[CaseResult] = []
     started = time.perf_counter()
     for number in args.cases:
         case_started = time.perf_counter()
         print(f"case {number}...", end=" ", file=sys.stderr, flush=True)
-        results.append(cases[number](settings))
+        # --quick's tiny sizes and single runs say nothing about targets: numbers only.
+        results.append(judge(CASES[number](settings), verdicts=not settings.quick))
         print(f"{time.perf_counter() - case_started:.1f} s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
-    if settings.quick:
-        for case in results:
-            for target in case.targets:
-                target.met = None  # tiny sizes and one run say nothing about targets
-
-    print(table(results))
-    print("\nMedian of the runs; per record = median / N; ratio = median / the group's floor ")
-    print("(hand-written, measured in the same run), limit (computed) or best row.\n")
-    print("### Targets" + (" (not judged: --quick)" if settings.quick else "") + "\n")
-    print(targets_text(results))
-    print("\n### Notes\n")
-    print(notes_text(results))
-    print(f"\n({elapsed:.0f} s in all)")
+    print(report(results, settings, elapsed))
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(info, settings, results, elapsed), indent=2) + "\n")
     return 0

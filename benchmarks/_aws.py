@@ -1,4 +1,8 @@
-"""Local SQS endpoints for the delete benchmarks, and the environment that points at them."""
+"""The stub SQS endpoint of the delete benchmarks, and an AWS environment that points at
+a local endpoint and nowhere else.
+
+The stub runs in its own process; moto (case 6's record row) is ``aiobatch.testing.LocalSQS``.
+"""
 
 from __future__ import annotations
 
@@ -85,17 +89,3 @@ def stub_sqs(delay: float) -> Iterator[StubSQS]:
             process.wait()
         assert process.stdout is not None
         process.stdout.close()
-
-
-@contextlib.contextmanager
-def moto_sqs() -> Iterator[str]:
-    """A moto server on 127.0.0.1 and a free port, in a thread of this process."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()

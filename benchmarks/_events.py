@@ -1,54 +1,30 @@
-"""Synthetic Lambda SQS events, built in memory, and the record handlers of the cases."""
+"""The cases' Lambda SQS events (made by ``aiobatch.testing``), record handlers and checks."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+from aiobatch.testing import DEFAULT_FIFO_QUEUE_ARN, DEFAULT_QUEUE_ARN, sqs_event
+
+QUEUE_ARN = DEFAULT_QUEUE_ARN
+REGION, ACCOUNT, QUEUE = QUEUE_ARN.split(":")[3:6]
 
 
-def queue_arn(name: str) -> str:
-    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
-
-
-def sqs_record(index: int, arn: str, group: str | None = None) -> dict[str, Any]:
-    attributes = {
-        "ApproximateReceiveCount": "1",
-        "SentTimestamp": "1764200000000",
-        "SenderId": "AROAEXAMPLEROLEID:producer",
-        "ApproximateFirstReceiveTimestamp": "1764200000050",
-    }
-    if group is not None:
-        attributes["MessageGroupId"] = group
-        attributes["MessageDeduplicationId"] = f"dedup-{index}"
-        attributes["SequenceNumber"] = f"{18890000000000000000 + index}"
-    return {
-        "messageId": f"5f1c6b2e-0000-4000-8000-{index:012d}",
-        "receiptHandle": f"AQEBbench{index:08d}receipthandle==",
-        "body": json.dumps({"order": index}),
-        "attributes": attributes,
-        "messageAttributes": {},
-        "md5OfBody": "549f43409a214c5a2b1d4ef2915927cc",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
-        "awsRegion": REGION,
-    }
-
-
-def sqs_event(count: int, *, queue: str = "bench") -> dict[str, Any]:
-    arn = queue_arn(queue)
-    return {"Records": [sqs_record(index, arn) for index in range(count)]}
+def standard_event(count: int) -> dict[str, Any]:
+    """A standard queue's event of ``count`` records with small JSON bodies."""
+    return sqs_event(({"order": index} for index in range(count)), queue_arn=QUEUE_ARN)
 
 
 def fifo_event(count: int, groups: int) -> dict[str, Any]:
     """Records of ``groups`` message groups, interleaved (record i is in group i % groups)."""
-    arn = queue_arn("bench.fifo")
-    return {"Records": [sqs_record(index, arn, f"g{index % groups}") for index in range(count)]}
+    return sqs_event(
+        ({"order": index} for index in range(count)),
+        queue_arn=DEFAULT_FIFO_QUEUE_ARN,
+        message_group_id=lambda index: f"g{index % groups}",
+    )
 
 
 def message_ids(event: dict[str, Any], every: int) -> frozenset[str]:
@@ -82,6 +58,13 @@ def failing_sync(failing: Collection[str]) -> Callable[[Any], None]:
             raise BenchFailure("this record fails")
 
     return handler
+
+
+def failing_handler(is_async: bool, failing: Collection[str]) -> Callable[[Any], Any]:
+    """A no-op handler, ``async def`` or ``def``, that raises on the ``failing`` messageIds."""
+    if not failing:
+        return noop_async if is_async else noop_sync
+    return (failing_async if is_async else failing_sync)(failing)
 
 
 def sleeping_async(seconds: float) -> Callable[[Any], Awaitable[None]]:

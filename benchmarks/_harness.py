@@ -1,22 +1,25 @@
-"""The shared harness: interleaved runs, medians, ratios, the table and the JSON."""
+"""Measuring: interleaved runs, medians and ratios, and the results they make.
+
+Reporting them (the table, the JSON, the machine) is ``report.py``; judging them
+against the targets is ``targets.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import importlib.metadata
 import importlib.util
 import logging
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
 
 Check = Callable[[Any], None]
 
@@ -65,10 +68,12 @@ class Row:
 
 
 @dataclass(slots=True)
-class Target:
+class Verdict:
+    """A target of ``targets.py`` as judged on this run."""
+
     text: str
     measured: str
-    met: bool | None  # None: reported, no target
+    met: bool | None  # None: reported, not judged
 
 
 @dataclass(slots=True)
@@ -76,18 +81,20 @@ class CaseResult:
     id: str
     title: str
     rows: list[Row] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    targets: list[Target] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # measured facts, in words
+    targets: list[Verdict] = field(default_factory=list)
+    facts: dict[str, float] = field(default_factory=dict)  # measured values a target reads
 
     def add(self, rows: Iterable[Row]) -> None:
         self.rows.extend(rows)
 
-    def find(self, group: str, prefix: str) -> Row | None:
-        """The row of ``group`` whose contender name starts with ``prefix``."""
-        for row in self.rows:
-            if row.group == group and row.contender.startswith(prefix):
+    def find(self, group: str, name: str) -> Row | None:
+        """The row of ``group`` named ``name``, or else the first whose name starts with it."""
+        members = [row for row in self.rows if row.group == group]
+        for row in members:
+            if row.contender == name:
                 return row
-        return None
+        return next((row for row in members if row.contender.startswith(name)), None)
 
 
 class DiscardingHandler(logging.Handler):
@@ -119,6 +126,28 @@ POWERTOOLS_MISSING = (
     "aws_lambda_powertools is not installed: its contenders were skipped "
     "(`make bench` installs it from requirements-bench.txt)."
 )
+
+
+def note_if_powertools_missing(case: CaseResult) -> None:
+    if not powertools_available():
+        case.notes.append(POWERTOOLS_MISSING)
+
+
+def python(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
+    """Run this interpreter in the repository root; its standard output, or an error
+    with its standard error."""
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"python {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
 
 
 def timed(fn: Callable[[], Any], check: Check | None = None) -> Callable[[], float]:
@@ -168,23 +197,20 @@ def measure(
                 continue
             gc.collect()
             kept.append(contender.sample())
-    rows = []
-    for contender, kept in zip(contenders, samples, strict=True):
-        count = contender.n if contender.n is not None else n
-        median = statistics.median(kept)
-        rows.append(
-            Row(
-                group,
-                contender.name,
-                contender.role,
-                count,
-                unit,
-                kept,
-                median,
-                median / count if count else None,
-            )
-        )
-    return with_ratios(rows)
+    return with_ratios(
+        [
+            measured_row(group, contender.name, kept, contender.n or n, unit, contender.role)
+            for contender, kept in zip(contenders, samples, strict=True)
+        ]
+    )
+
+
+def measured_row(
+    group: str, name: str, samples: list[float], n: int | None, unit: str = "s", role: str = ""
+) -> Row:
+    """A row of samples taken elsewhere (another process), summed up as ``measure`` does."""
+    median = statistics.median(samples)
+    return Row(group, name, role, n, unit, samples, median, median / n if n else None)
 
 
 def limit_row(group: str, name: str, value: float, n: int | None, unit: str = "s") -> Row:
@@ -207,139 +233,3 @@ def with_ratios(rows: list[Row]) -> list[Row]:
             row.reference = kind
             row.is_reference = row is reference
     return rows
-
-
-def fmt_time(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g} ms" if seconds < 0.1 else f"{seconds * 1e3:.0f} ms"
-    return f"{seconds * 1e6:.3g} µs"
-
-
-def fmt_bytes(count: float) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.2f} MiB"
-    if count >= 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count:.0f} B"
-
-
-def fmt_value(value: float, unit: str) -> str:
-    return fmt_bytes(value) if unit == "B" else fmt_time(value)
-
-
-def fmt_per_record(value: float | None, unit: str) -> str:
-    if value is None:
-        return ""
-    if unit == "B":
-        return f"{value:.0f} B"
-    return f"{value * 1e6:.2f} µs"
-
-
-def fmt_ratio(row: Row) -> str:
-    if row.ratio is None:
-        return ""
-    if row.is_reference:
-        return f"1.00 ({row.reference})"
-    return f"{row.ratio:.2f}"
-
-
-def table(cases: list[CaseResult]) -> str:
-    lines = [
-        "| Case | Contender | N | Runs | Median | Per record | Ratio |",
-        "|---|---|--:|--:|--:|--:|--:|",
-    ]
-    for case in cases:
-        for row in case.rows:
-            runs = str(len(row.samples)) if row.samples else "computed"
-            n = f"{row.n:,}" if row.n else ""
-            lines.append(
-                f"| {row.group} | {row.contender} | {n} | {runs} | "
-                f"{fmt_value(row.median, row.unit)} | {fmt_per_record(row.per_record, row.unit)} "
-                f"| {fmt_ratio(row)} |"
-            )
-    return "\n".join(lines)
-
-
-def targets_text(cases: list[CaseResult]) -> str:
-    lines = []
-    for case in cases:
-        for target in case.targets:
-            verdict = {True: "**met**", False: "**MISSED**", None: "reported"}[target.met]
-            lines.append(f"- {case.id}. {target.text}: {target.measured} — {verdict}")
-    return "\n".join(lines)
-
-
-def notes_text(cases: list[CaseResult]) -> str:
-    lines = []
-    for case in cases:
-        for note in case.notes:
-            lines.append(f"- {case.id}. {note}")
-    return "\n".join(lines)
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def source_state() -> str:
-    """The commit of the aiobatch measured, and whether aiobatch/ had local changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", "aiobatch"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
-    if not changed:
-        return f"commit {head}"
-    return f"commit {head} + uncommitted changes to {len(changed)} file(s) in aiobatch/"
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    versions = []
-    for name in ("aiobatch", "aws-lambda-powertools", "aioboto3", "aiobotocore", "botocore"):
-        try:
-            versions.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            versions.append(f"{name} (not installed)")
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": str(os.cpu_count()),
-        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
-        "packages": ", ".join(versions),
-        "aiobatch_source": source_state(),
-    }
-
-
-def to_json(
-    machine_info: dict[str, str], settings: Settings, cases: list[CaseResult], seconds: float
-) -> dict[str, Any]:
-    return {
-        "machine": machine_info,
-        "settings": asdict(settings),
-        "elapsed_seconds": seconds,
-        "cases": [asdict(case) for case in cases],
-    }

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from ._aws import StubSQS
-from ._events import failing_async, sqs_event
+from ._events import failing_async, standard_event
 from ._harness import install_log_sink
 
 
@@ -30,7 +30,7 @@ def main() -> None:
 
     from aiobatch import PartialSQSProcessor, SQSBatchProcessingError
 
-    event = sqs_event(args.records)
+    event = standard_event(args.records)
     record_handler = failing_async({event["Records"][args.records // 2]["messageId"]})
     processor = PartialSQSProcessor()
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ._events import expect_failures, fifo_event, sleeping_async, sleeping_sync, sqs_event
+from ._events import expect_failures, fifo_event, sleeping_async, sleeping_sync, standard_event
 from ._harness import (
-    POWERTOOLS_MISSING,
     CaseResult,
     Contender,
     Row,
     Settings,
-    Target,
     measure,
+    note_if_powertools_missing,
     powertools_available,
     timed,
     timed_async,
@@ -32,7 +31,7 @@ def case_io(settings: Settings) -> CaseResult:
 
     case = CaseResult("4", f"I/O-bound: each handler awaits `asyncio.sleep({SLEEP})`")
     n = settings.size(10_000, 400)
-    event = sqs_event(n)
+    event = standard_event(n)
     records = event["Records"]
     handler = sleeping_async(SLEEP)
     check = expect_failures(0)
@@ -93,23 +92,14 @@ def case_io(settings: Settings) -> CaseResult:
                 )
             )
         case.add(measure("4", contenders, n=n, runs=settings.runs(RUNS)))
-    ours = case.find("4", AIOBATCH_IO)
     floor_row = case.find("4", "floor")
-    assert ours is not None
     assert floor_row is not None
-    ratio = ours.median / floor_row.median
-    case.targets.append(
-        Target("aiobatch within 1.1x of the bare pool", f"{ratio:.3f}x", ratio <= 1.1)
-    )
     ideal = -(-n // CONCURRENCY) * SLEEP
     case.notes.append(
-        f"{n:,} sleeps of {SLEEP * 1e3:g} ms, {CONCURRENCY} at a time, would take "
-        f"{ideal:.2f} s with free timers; the floor shows what this loop's timers cost. "
-        "Powertools starts every handler at once (no bound), so it is not held to the "
-        "same work and is shown for comparison only."
+        f"{n:,} sleeps of {SLEEP * 1e3:g} ms, {CONCURRENCY} at a time, would take {ideal:.2f} s "
+        f"with free timers; the bare pool took {floor_row.median:.2f} s on this loop."
     )
-    if not powertools_available():
-        case.notes.append(POWERTOOLS_MISSING)
+    note_if_powertools_missing(case)
     return case
 
 
@@ -121,23 +111,7 @@ def case_fifo(settings: Settings) -> CaseResult:
     with asyncio.Runner() as runner:
         for group, n, groups in (("5 small", 10, 10), ("5 large", large_n, large_groups)):
             case.add(fifo_group(runner, group, n, groups, runs))
-            ours = case.find(group, AIOBATCH_FIFO)
-            theirs = case.find(group, POWERTOOLS_FIFO)
-            if ours is not None and theirs is not None:
-                case.targets.append(
-                    Target(
-                        f"{group.removeprefix('5 ')} ({n:,} records in {groups} groups): "
-                        "Powertools' time over aiobatch's",
-                        f"{theirs.median / ours.median:.1f}x",
-                        None,
-                    )
-                )
-    case.notes.append(
-        "Powertools' FIFO processor is sync only and runs records one after another: "
-        f"its handler is `time.sleep({SLEEP})`, aiobatch's `await asyncio.sleep({SLEEP})`."
-    )
-    if not powertools_available():
-        case.notes.append(POWERTOOLS_MISSING)
+    note_if_powertools_missing(case)
     return case
 
 

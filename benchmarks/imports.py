@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 
-from ._aws import ROOT
 from ._harness import (
-    POWERTOOLS_MISSING,
     CaseResult,
     Contender,
     Settings,
-    Target,
     measure,
+    note_if_powertools_missing,
     powertools_available,
+    python,
 )
 
 AIOBATCH = "import aiobatch\nfrom aiobatch import BatchProcessor, process_partial_response"
@@ -43,18 +40,7 @@ def import_time(code: str, pycache: str) -> Callable[[], float]:
     environ["PYTHONPYCACHEPREFIX"] = pycache
 
     def sample() -> float:
-        result = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if result.returncode:
-            raise RuntimeError(f"importing failed:\n{code}\n{result.stderr}")
-        return float(result.stdout.split()[-1])
+        return float(python("-c", script, env=environ, timeout=60).split()[-1])
 
     return sample
 
@@ -79,20 +65,5 @@ def case_imports(settings: Settings) -> CaseResult:
         # Its own group: the partial-response path never imports aioboto3.
         rows += measure("7 delete path", [delete_path], n=None, runs=runs)
     case.add(rows)
-    ours = case.find("7", "aiobatch")
-    theirs = case.find("7", "Powertools")
-    if ours is not None and theirs is not None:
-        share = ours.median / theirs.median
-        case.targets.append(
-            Target(
-                "aiobatch at most half of Powertools' import time", f"{share:.2f}x", share <= 0.5
-            )
-        )
-    else:
-        case.notes.append(POWERTOOLS_MISSING)
-    case.notes.append(
-        "Each run is a new interpreter (`python -c`) timing only its import statements; "
-        "interpreter start-up is left out. Every contender's bytecode is cached in one "
-        "temporary `PYTHONPYCACHEPREFIX`, warmed by one run each."
-    )
+    note_if_powertools_missing(case)
     return case

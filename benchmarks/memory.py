@@ -8,14 +8,13 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._events import expect_failures, noop_async, noop_sync, sqs_event
+from ._events import expect_failures, noop_async, noop_sync, standard_event
 from ._harness import (
-    POWERTOOLS_MISSING,
     CaseResult,
     Contender,
     Settings,
-    Target,
     measure,
+    note_if_powertools_missing,
     powertools_available,
 )
 
@@ -71,7 +70,7 @@ def case_memory(settings: Settings) -> CaseResult:
 
     case = CaseResult("9", "Peak traced memory (tracemalloc) of the library's bookkeeping")
     n = settings.size(10_000, 200)
-    event = sqs_event(n)
+    event = standard_event(n)
     check = expect_failures(0)
     runs = settings.runs(3)
     processor = BatchProcessor(EventType.SQS)
@@ -126,25 +125,7 @@ def case_memory(settings: Settings) -> CaseResult:
                     ),
                 )
             )
-        else:
-            case.notes.append(POWERTOOLS_MISSING)
         case.add(measure("9 sync", sync, n=n, runs=runs, unit="B"))
         case.add(measure("9 async", asynchronous, n=n, runs=runs, unit="B"))
-    for group in ("9 sync", "9 async"):
-        ours = case.find(group, "aiobatch")
-        theirs = case.find(group, "Powertools")
-        if ours is not None and theirs is not None and ours.per_record and theirs.per_record:
-            case.targets.append(
-                Target(
-                    f"{group.removeprefix('9 ')}: bytes a record, aiobatch against Powertools",
-                    f"{ours.per_record:.0f} B against {theirs.per_record:.0f} B "
-                    f"({ours.median / theirs.median:.2f}x)",
-                    None,
-                )
-            )
-    case.notes.append(
-        f"{n:,} records, no-op handler, nothing fails; the processor is reused across runs "
-        "as a module-level one is. Memory is traced only while the call runs (Powertools' "
-        "async row includes the event loop its `asyncio.run` makes)."
-    )
+    note_if_powertools_missing(case)
     return case

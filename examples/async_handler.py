@@ -16,14 +16,20 @@ bounds its I/O by the time the invocation has left.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from typing import Any
 
-from _local_sqs import FakeContext, Queue, local_sqs
+from _local_sqs import ids_by_message, local_sqs, receive, still_on_queue
 
-from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, SQSRecord, async_batch_processor
+from aiobatch import (
+    LambdaContext,
+    PartialSQSProcessor,
+    SQSBatchProcessingError,
+    SQSRecord,
+    async_batch_processor,
+)
+from aiobatch.testing import FakeLambdaContext, LocalSQS
 
 logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
@@ -46,7 +52,7 @@ class Gauge:
 gauge = Gauge()
 
 
-async def record_handler(record: SQSRecord, lambda_context: FakeContext) -> str:
+async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     payment = record.json_body
     gauge.running += 1
     gauge.peak = max(gauge.peak, gauge.running)
@@ -67,29 +73,26 @@ async def lambda_handler(event: dict[str, Any], context: object) -> dict[str, in
     return {"statusCode": 200}
 
 
-async def context_manager_handler(
-    event: dict[str, Any], context: object
-) -> list[tuple[str, Any, Any]]:
+async def context_manager_handler(event: dict[str, Any], context: object) -> list[dict[str, str]]:
     async with processor(event["Records"], record_handler, lambda_context=context):
         results = await processor.aprocess()
-    return results
+    # Only what Lambda can serialise: each record's id and outcome, not the tuples.
+    return [
+        {"messageId": record.message_id, "status": status, "result": result}
+        for status, result, record in results
+    ]
 
 
-def payment_ids(event: dict[str, Any]) -> dict[str, int]:
-    """Message id -> payment id, for printing."""
-    return {r["messageId"]: json.loads(r["body"])["id"] for r in event["Records"]}
-
-
-def with_decorator() -> None:
-    queue = Queue("payments")
+def with_decorator(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue("payments")
     queue.send([{"id": n, "amount": 0 if n in (5, 9) else 10 * n + 5} for n in range(12)])
-    event = queue.lambda_event(12)
-    ids = payment_ids(event)
+    event = receive(queue, 12)
+    ids = ids_by_message(event)
     gauge.reset()
 
     print(f"@async_batch_processor, 12 payments, max_concurrency={MAX_CONCURRENCY}:")
     try:
-        asyncio.run(lambda_handler(event, FakeContext()))
+        asyncio.run(lambda_handler(event, FakeLambdaContext()))
     except SQSBatchProcessingError as exc:
         error = exc
     else:
@@ -97,7 +100,7 @@ def with_decorator() -> None:
     print(f"  raised SQSBatchProcessingError: {error.msg}")
     for failed in error.failed_records:
         print(f"  failed: {failed.exception}")
-    left = sorted(ids[m] for m in queue.still_on_queue(event))
+    left = sorted(ids[m] for m in still_on_queue(sqs, queue, event))
     print(f"  handlers running at once: at most {gauge.peak}")
     print(f"  still on the queue, to be redelivered: payments {left}")
     assert gauge.peak == MAX_CONCURRENCY, "concurrent, and never beyond the bound"
@@ -105,17 +108,17 @@ def with_decorator() -> None:
     assert not error.undeleted_messages
 
 
-def with_context_manager() -> None:
-    queue = Queue("refunds")
+def with_context_manager(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue("refunds")
     queue.send([{"id": n, "amount": n + 1} for n in range(8)])
-    event = queue.lambda_event(8)
-    ids = payment_ids(event)
+    event = queue.receive_event(8)
+    ids = ids_by_message(event)
     gauge.reset()
 
     print("async with processor(...) + aprocess(), 8 payments, all succeed:")
-    results = asyncio.run(context_manager_handler(event, FakeContext()))
-    outcomes = [status for status, _, _ in results]
-    in_order = [ids[record.message_id] for _, _, record in results]
+    results = asyncio.run(context_manager_handler(event, FakeLambdaContext()))
+    outcomes = [result["status"] for result in results]
+    in_order = [ids[result["messageId"]] for result in results]
     print(f"  outcomes: {outcomes.count('success')} success, {outcomes.count('fail')} fail")
     print(f"  handlers finished in this order: payments {gauge.finished}")
     print(f"  results come back in input order: payments {in_order}")
@@ -123,13 +126,13 @@ def with_context_manager() -> None:
     assert outcomes == ["success"] * 8
     assert in_order == [ids[r["messageId"]] for r in event["Records"]]
     assert gauge.peak == MAX_CONCURRENCY
-    assert len(queue.still_on_queue(event)) == 8, "all successes: Lambda deletes the batch"
+    assert len(still_on_queue(sqs, queue, event)) == 8, "all successes: Lambda deletes the batch"
 
 
 def main() -> None:
-    with local_sqs():
-        with_decorator()
-        with_context_manager()
+    with local_sqs() as sqs:
+        with_decorator(sqs)
+        with_context_manager(sqs)
 
 
 if __name__ == "__main__":

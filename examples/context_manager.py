@@ -11,13 +11,13 @@ moves them to a dead-letter queue).
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from _local_sqs import FakeContext, Queue, local_sqs
+from _local_sqs import ids_by_message, local_sqs, still_on_queue
 
 from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, SQSRecord, UndeletedMessage
+from aiobatch.testing import FakeLambdaContext, LocalQueue, LocalSQS
 
 logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
@@ -32,32 +32,28 @@ def record_handler(record: SQSRecord) -> str:
     return f"order {order['id']} accepted"
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> list[tuple[str, Any, Any]]:
+def lambda_handler(event: dict[str, Any], context: object) -> dict[str, list[str]]:
     with processor(event["Records"], record_handler, lambda_context=context):
-        result = processor.process()
-    return result
+        results = processor.process()
+    # Only what Lambda can serialise: the results, not the (status, result, record) tuples.
+    return {"accepted": [result for _, result, _ in results]}
 
 
-def order_ids(event: dict[str, Any]) -> dict[str, int]:
-    """Message id -> order id, for printing."""
-    return {r["messageId"]: json.loads(r["body"])["id"] for r in event["Records"]}
-
-
-def invoke(queue: Queue, event: dict[str, Any], title: str) -> list[int]:
+def invoke(sqs: LocalSQS, queue: LocalQueue, event: dict[str, Any], title: str) -> list[int]:
     """Call the handler as Lambda would, print the outcome; returns the orders left."""
-    ids = order_ids(event)
+    ids = ids_by_message(event)
     print(f"{title}: orders {sorted(ids.values())}")
     undeleted: list[UndeletedMessage] = []
     try:
-        result = lambda_handler(event, FakeContext())
+        response = lambda_handler(event, FakeLambdaContext())
     except SQSBatchProcessingError as error:
         print(f"  raised SQSBatchProcessingError: {error.msg}")
         for failed in error.failed_records:
             print(f"  failed: {failed.exception}")
         undeleted = error.undeleted_messages
     else:
-        print(f"  returned {len(result)} results, all successes")
-    left = sorted(ids[m] for m in queue.still_on_queue(event))
+        print(f"  returned {len(response['accepted'])} results, all successes")
+    left = sorted(ids[m] for m in still_on_queue(sqs, queue, event))
     deleted = sorted(set(ids.values()) - set(left))
     print(f"  deleted from the queue: orders {deleted}")
     print(f"  still on the queue, to be redelivered: orders {left}")
@@ -66,18 +62,18 @@ def invoke(queue: Queue, event: dict[str, Any], title: str) -> list[int]:
 
 
 def main() -> None:
-    with local_sqs():
-        queue = Queue("orders")
+    with local_sqs() as sqs:
+        queue = sqs.create_queue("orders")
         queue.send([{"id": n, "quantity": 0 if n in (2, 4) else n + 1} for n in range(6)])
-        first = queue.lambda_event(6)
-        left = invoke(queue, first, "First invocation")
+        first = queue.receive_event(6)
+        left = invoke(sqs, queue, first, "First invocation")
         assert left == [2, 4], "exactly the failed orders stay on the queue"
 
         # still_on_queue made orders 2 and 4 visible again: they come back, with new ones.
         queue.send([{"id": n, "quantity": 1} for n in range(6, 9)])
-        second = queue.lambda_event(5)
-        left = invoke(queue, second, "Second, warm invocation (same processor)")
-        assert sorted(order_ids(second).values()) == [2, 4, 6, 7, 8]
+        second = queue.receive_event(5)
+        left = invoke(sqs, queue, second, "Second, warm invocation (same processor)")
+        assert sorted(ids_by_message(second).values()) == [2, 4, 6, 7, 8]
         assert left == [2, 4], "the new orders are deleted, the invalid ones stay"
         assert len(processor.failed_records) == 2, "each run starts with a clean slate"
 

@@ -19,9 +19,10 @@ import logging
 from typing import Any, Literal
 
 import boto3
-from _local_sqs import REGION, FakeContext, Queue, local_sqs
+from _local_sqs import ids_by_message, local_sqs
 
 from aiobatch import BasePartialProcessor, BatchProcessingError, batch_processor
+from aiobatch.testing import FakeLambdaContext
 
 logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
@@ -45,7 +46,7 @@ class MyPartialProcessor(BasePartialProcessor):
 
     def _prepare(self) -> None:
         # Called once, before processing.
-        self.ddb_table = boto3.resource("dynamodb", region_name=REGION).Table(self.table_name)
+        self.ddb_table = boto3.resource("dynamodb").Table(self.table_name)
 
     def _clean(self) -> None:
         # Called once, when the context manager exits: all successes in one batch write.
@@ -80,7 +81,7 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, int]:
 
 
 def create_table() -> None:
-    client = boto3.client("dynamodb", region_name=REGION)
+    client = boto3.client("dynamodb")
     client.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -90,16 +91,16 @@ def create_table() -> None:
 
 
 def main() -> None:
-    with local_sqs():
+    with local_sqs() as sqs:
         create_table()
-        queue = Queue("people")
+        queue = sqs.create_queue("people")
         queue.send([{"id": "p1", "born": 1990}, {"id": "p2", "born": 2001}, {"id": "p3"}])
         queue.send([{"id": "p4", "born": 1975}])
-        event = queue.lambda_event(4)
-        people = {r["messageId"]: json.loads(r["body"])["id"] for r in event["Records"]}
+        event = queue.receive_event(4)
+        people = ids_by_message(event)
 
         try:
-            lambda_handler(event, FakeContext())
+            lambda_handler(event, FakeLambdaContext())
         except BatchProcessingError as error:
             print(f"The handler raised BatchProcessingError: {error.msg}")
             for failed in error.failed_records:
@@ -107,7 +108,7 @@ def main() -> None:
         else:
             raise AssertionError("a batch with a failure must raise")
 
-        items = boto3.resource("dynamodb", region_name=REGION).Table(TABLE).scan()["Items"]
+        items = boto3.resource("dynamodb").Table(TABLE).scan()["Items"]
         stored = sorted((people[str(item["id"])], int(item["age"])) for item in items)
         print(f"Stored in table {TABLE!r}:")
         for person, age in stored:

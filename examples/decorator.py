@@ -9,13 +9,13 @@ failed messages are redelivered.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from _local_sqs import FakeContext, Queue, local_sqs
+from _local_sqs import ids_by_message, local_sqs, still_on_queue
 
 from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, SQSRecord, batch_processor
+from aiobatch.testing import FakeLambdaContext, LocalSQS
 
 logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
@@ -32,19 +32,14 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, int]:
     return {"statusCode": 200}
 
 
-def order_ids(event: dict[str, Any]) -> dict[str, int]:
-    """Message id -> order id, for printing."""
-    return {r["messageId"]: json.loads(r["body"])["id"] for r in event["Records"]}
-
-
-def all_succeed() -> None:
-    queue = Queue("orders-all-good")
+def all_succeed(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue("orders-all-good")
     queue.send([{"id": n, "quantity": 1} for n in range(5)])
-    event = queue.lambda_event(5)
-    ids = order_ids(event)
+    event = queue.receive_event(5)
+    ids = ids_by_message(event)
 
-    response = lambda_handler(event, FakeContext())
-    left = sorted(ids[m] for m in queue.still_on_queue(event))
+    response = lambda_handler(event, FakeLambdaContext())
+    left = sorted(ids[m] for m in still_on_queue(sqs, queue, event))
     print("All five orders succeed:")
     print(f"  the handler returned {response}")
     print(f"  still on the queue (no delete call; Lambda deletes the batch): orders {left}")
@@ -52,21 +47,21 @@ def all_succeed() -> None:
     assert left == sorted(ids.values()), "nothing is deleted when nothing failed"
 
 
-def some_fail() -> None:
-    queue = Queue("orders-some-bad")
+def some_fail(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue("orders-some-bad")
     queue.send([{"id": n, "quantity": -1 if n in (1, 3) else 1} for n in range(5)])
-    event = queue.lambda_event(5)
-    ids = order_ids(event)
+    event = queue.receive_event(5)
+    ids = ids_by_message(event)
 
     print("Orders 1 and 3 fail:")
     try:
-        lambda_handler(event, FakeContext())
+        lambda_handler(event, FakeLambdaContext())
     except SQSBatchProcessingError as exc:
         error = exc
     else:
         raise AssertionError("a batch with failures must raise")
     failed = sorted(ids[f.record.message_id] for f in error.failed_records)
-    left = sorted(ids[m] for m in queue.still_on_queue(event))
+    left = sorted(ids[m] for m in still_on_queue(sqs, queue, event))
     print(f"  the handler raised SQSBatchProcessingError: {error.msg}")
     print(f"  failed: orders {failed}")
     print(f"  still on the queue, to be redelivered: orders {left}")
@@ -76,9 +71,9 @@ def some_fail() -> None:
 
 
 def main() -> None:
-    with local_sqs():
-        all_succeed()
-        some_fail()
+    with local_sqs() as sqs:
+        all_succeed(sqs)
+        some_fail(sqs)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@ which stay on the queue to be redelivered.
 
 from __future__ import annotations
 
-import json
 import logging
 
-from _local_sqs import FakeContext, Queue, local_sqs
+from _local_sqs import ids_by_message, local_sqs, still_on_queue
 
 from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, SQSRecord, batch_processor
+from aiobatch.testing import FakeLambdaContext
 
 logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
@@ -32,20 +32,20 @@ def lambda_handler(event: dict, context: object) -> dict:
 
 
 def main() -> None:
-    with local_sqs():
-        queue = Queue("orders")
+    with local_sqs() as sqs:
+        queue = sqs.create_queue("orders")
         queue.send([{"id": n, "quantity": 0 if n in (3, 7) else n + 1} for n in range(10)])
-        event = queue.lambda_event(10)
-        ids = {r["messageId"]: json.loads(r["body"])["id"] for r in event["Records"]}
+        event = queue.receive_event(10)
+        ids = ids_by_message(event)
 
         try:
-            lambda_handler(event, FakeContext())
+            lambda_handler(event, FakeLambdaContext())
         except SQSBatchProcessingError as error:
             print(f"The handler raised, as it should with failures:\n  {error.msg}")
             for failed in error.failed_records:
                 print(f"  failed: order {ids[failed.record.message_id]}: {failed.exception}")
 
-        left = queue.still_on_queue(event)
+        left = still_on_queue(sqs, queue, event)
         deleted = [m for m in ids if m not in left]
         print(f"Deleted from the queue: orders {sorted(ids[m] for m in deleted)}")
         print(f"Left on the queue for redelivery: orders {sorted(ids[m] for m in left)}")
