@@ -12,22 +12,17 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.conftest import Queue, bodies
+from tests.events import bodies
+from tests.moto import Queue
 
 SCRIPT = textwrap.dedent(
     """
-    import asyncio, json, sys, time
+    import asyncio, json, sys
 
     from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, batch_processor
+    from aiobatch.testing import FakeLambdaContext
 
     assert "aioboto3" not in sys.modules
-
-    class Context:
-        def __init__(self, millis):
-            self.end = time.monotonic() + millis / 1000
-
-        def get_remaining_time_in_millis(self):
-            return int((self.end - time.monotonic()) * 1000)
 
     async def record_handler(record):
         if json.loads(record["body"])["fail"]:
@@ -37,7 +32,7 @@ SCRIPT = textwrap.dedent(
     def lambda_handler(event, context):
         return "unreachable"
 
-    context = Context(1000)
+    context = FakeLambdaContext(1.0)
     try:
         lambda_handler(json.load(sys.stdin), context)
     except SQSBatchProcessingError as error:

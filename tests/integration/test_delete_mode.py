@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from typing import Any
 
 import pytest
@@ -18,7 +17,9 @@ from aiobatch import (
     batch_processor,
 )
 from aiobatch._sqs import batch_calls
-from tests.conftest import Queue, bodies, make_queue
+from aiobatch.testing import FakeLambdaContext
+from tests.events import bodies
+from tests.moto import MakeQueue, Queue
 from tests.wire import Wire, entry_fails, server_error, session_with, throttled
 
 ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -120,9 +121,9 @@ async def test_all_failed_makes_no_call_and_raises(queue: Queue, wire: Wire) -> 
 
 
 async def test_records_of_two_queues_are_deleted_per_queue(
-    sqs_env: str, queue: Queue, wire: Wire
+    make_queue: MakeQueue, queue: Queue, wire: Wire
 ) -> None:
-    other = make_queue(sqs_env)
+    other = make_queue()
     queue.send(bodies(3, fail={1}))
     other.send(bodies(2))
     first, second = queue.receive_event(3), other.receive_event(2)
@@ -250,14 +251,6 @@ def test_sync_facade_reuses_one_client_across_warm_invocations(queue: Queue, wir
     assert len(wire.attempts) == 2
 
 
-class FakeContext:
-    def __init__(self, millis: int) -> None:
-        self.end = time.monotonic() + millis / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.end - time.monotonic()) * 1000))
-
-
 def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, wire: Wire) -> None:
     queue.send(bodies(6))
     event = queue.receive_event(6)
@@ -268,7 +261,7 @@ def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, w
             await never.wait()
 
     processor = PartialSQSProcessor(session=session_with(wire), deadline_margin=0.3)
-    context = FakeContext(2000)
+    context = FakeLambdaContext(2.0)
 
     @batch_processor(record_handler=record_handler, processor=processor)
     def lambda_handler(event: dict[str, Any], context: Any) -> str:
@@ -283,10 +276,10 @@ def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, w
 
 
 async def test_client_is_made_for_the_queues_region(
-    sqs_env: str, monkeypatch: pytest.MonkeyPatch, wire: Wire
+    sqs_env: str, make_queue: MakeQueue, monkeypatch: pytest.MonkeyPatch, wire: Wire
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    other = make_queue(sqs_env, region="eu-west-1")
+    other = make_queue(region="eu-west-1")
     assert ":eu-west-1:" in other.arn
     other.send(bodies(2, fail={1}))
     event = other.receive_event(2)
@@ -302,9 +295,9 @@ async def test_client_is_made_for_the_queues_region(
 
 
 async def test_general_endpoint_override_is_honoured(
-    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, wire: Wire
+    moto_endpoint: str, make_queue: MakeQueue, monkeypatch: pytest.MonkeyPatch, wire: Wire
 ) -> None:
-    queue = make_queue(moto_endpoint)
+    queue = make_queue()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

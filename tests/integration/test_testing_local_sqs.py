@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,20 +11,19 @@ import pytest
 
 from aiobatch import PartialSQSProcessor, SQSBatchProcessingError, SQSRecord
 from aiobatch.testing import LocalQueue, LocalSQS, sqs_record
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
+from tests.events import sample
 
 
 def sample_keys(name: str) -> tuple[set[str], set[str]]:
     """The record keys and system attribute keys of a sample event's first record."""
-    record: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())["Records"][0]
+    record: dict[str, Any] = sample(name)["Records"][0]
     return set(record), set(record["attributes"])
 
 
-@pytest.fixture(scope="module")
-def sqs() -> Iterator[LocalSQS]:
-    with LocalSQS() as local:
-        yield local
+@pytest.fixture
+def sqs(local_sqs: LocalSQS) -> LocalSQS:
+    """The run's server (tests/moto.py); tests that start and stop their own make one."""
+    return local_sqs
 
 
 @pytest.fixture

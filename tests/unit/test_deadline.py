@@ -1,12 +1,14 @@
 """A deadline from the Lambda context, and per-record timeouts, on every processor.
 
 Handlers block on events the test controls; the only real time is the fake context's
-short remaining time.
+short remaining time (a :class:`~aiobatch.testing.FakeLambdaContext` on the real clock:
+the engine's deadline runs on the event loop's clock).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
@@ -15,9 +17,11 @@ from unittest.mock import MagicMock
 import pytest
 
 from aiobatch import (
+    AioSQSActions,
     BatchProcessor,
     DeadlineExceededError,
     EventType,
+    PartialItemFailureResponse,
     PartialSQSProcessor,
     SQSBatchProcessingError,
     SqsFifoPartialProcessor,
@@ -26,29 +30,13 @@ from aiobatch import (
     process_partial_response,
 )
 from aiobatch._deadline import automatic_margin, remaining_seconds
-from aiobatch.testing import FakeSQS
+from aiobatch._sqs.clients import COLD_CLIENT_TIME
+from aiobatch.testing import FakeLambdaContext, FakeSQS
 from tests import events
+from tests.events import sqs_event
 
 
-class FakeContext:
-    """Lambda's context as far as aiobatch reads it: the time left, counting down."""
-
-    def __init__(self, millis: int) -> None:
-        self.end = time.monotonic() + millis / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.end - time.monotonic()) * 1000))
-
-
-def sqs_event(count: int, *, group_of: str | None = None) -> dict[str, Any]:
-    return {
-        "Records": [
-            events.sqs(n, group=None if group_of is None else group_of[n]) for n in range(count)
-        ]
-    }
-
-
-def ids(response: dict[str, Any]) -> list[int]:
+def ids(response: PartialItemFailureResponse) -> list[int]:
     return [int(item["itemIdentifier"][2:]) for item in response["batchItemFailures"]]
 
 
@@ -67,7 +55,7 @@ def blocking_handler(slow: set[int], started: list[int] | None = None) -> Any:
 
 
 async def test_overrunning_batch_returns_before_the_timeout() -> None:
-    context = FakeContext(400)
+    context = FakeLambdaContext(0.4)
     processor = BatchProcessor(EventType.SQS, max_concurrency=3, deadline_margin=0.15)
     started: list[int] = []
     response = await aprocess_partial_response(
@@ -87,7 +75,7 @@ async def test_overrunning_batch_returns_before_the_timeout() -> None:
 
 
 def test_overrunning_batch_through_the_sync_facade() -> None:
-    context = FakeContext(300)
+    context = FakeLambdaContext(0.3)
     processor = BatchProcessor(EventType.SQS, deadline_margin=0.1)
     response = process_partial_response(sqs_event(4), blocking_handler({1}), processor, context)
     assert ids(response) == [1]
@@ -99,7 +87,7 @@ def test_default_margin_lets_a_batch_run_under_a_one_second_fake_context() -> No
     assert automatic_margin(900.0) == 3.0
     processor = BatchProcessor(EventType.SQS)
     response = process_partial_response(
-        sqs_event(5), lambda record: None, processor, FakeContext(1000)
+        sqs_event(5), lambda record: None, processor, FakeLambdaContext(1.0)
     )
     assert response == {"batchItemFailures": []}
 
@@ -127,13 +115,13 @@ async def test_record_timeout_cancels_only_the_slow_records() -> None:
 async def test_fifo_deadline_in_the_middle_of_a_group() -> None:
     # group a: 0, 2, 4; group b: 1, 3. Record 2 blocks: the deadline cancels it,
     # 4 (after it in group a) never starts; group b finishes.
-    context = FakeContext(300)
+    context = FakeLambdaContext(0.3)
     processor = SqsFifoPartialProcessor(
         skip_group_on_error=True, deadline_margin=0.1, raise_on_entire_batch_failure=False
     )
     started: list[int] = []
     response = await aprocess_partial_response(
-        sqs_event(5, group_of="ababa"), blocking_handler({2}, started), processor, context
+        events.fifo_event("ababa"), blocking_handler({2}, started), processor, context
     )
     assert ids(response) == [2, 4]
     assert 4 not in started
@@ -150,7 +138,9 @@ async def test_sync_handlers_inline_stop_starting_at_the_deadline() -> None:
             time.sleep(0.25)  # a plain def handler hogging the loop past the deadline
 
     processor = BatchProcessor(EventType.SQS, deadline_margin=0.1)
-    response = await aprocess_partial_response(sqs_event(4), handler, processor, FakeContext(300))
+    response = await aprocess_partial_response(
+        sqs_event(4), handler, processor, FakeLambdaContext(0.3)
+    )
     assert calls == [0, 1]
     assert ids(response) == [2, 3]
 
@@ -164,7 +154,9 @@ def test_sync_handlers_in_threads_are_abandoned_and_reported() -> None:
 
     processor = BatchProcessor(EventType.SQS, use_threads=True, deadline_margin=0.1)
     try:
-        response = process_partial_response(sqs_event(3), handler, processor, FakeContext(300))
+        response = process_partial_response(
+            sqs_event(3), handler, processor, FakeLambdaContext(0.3)
+        )
     finally:
         release.set()
     assert ids(response) == [0]
@@ -176,7 +168,9 @@ async def test_delete_mode_reports_timed_out_records_and_deletes_no_failure() ->
     processor = PartialSQSProcessor(deadline_margin=0.1, sqs=sqs)
     await_records = sqs_event(4)["Records"]
     with pytest.raises(SQSBatchProcessingError):
-        async with processor(await_records, blocking_handler({3}), lambda_context=FakeContext(300)):
+        async with processor(
+            await_records, blocking_handler({3}), lambda_context=FakeLambdaContext(0.3)
+        ):
             await processor.aprocess()
     assert [[r.message_id for r in call] for call in sqs.delete_calls] == [["m-0", "m-1", "m-2"]]
     assert [f.index for f in processor.failed_records] == [3]
@@ -195,3 +189,68 @@ def test_record_timeout_is_checked(bad: Any) -> None:
 def test_deadline_margin_is_checked() -> None:
     with pytest.raises(ValueError, match="deadline_margin"):
         PartialSQSProcessor(deadline_margin=-1)
+
+
+def test_threads_abandoned_at_the_deadline_do_not_starve_the_next_run() -> None:
+    release = threading.Event()
+
+    def handler(record: SQSRecord) -> None:
+        if record.json_body["n"] < 100:
+            release.wait(10)
+
+    processor = BatchProcessor(
+        EventType.SQS,
+        use_threads=True,
+        max_concurrency=2,
+        deadline_margin=0.1,
+        raise_on_entire_batch_failure=False,
+    )
+    try:
+        first = process_partial_response(sqs_event(2), handler, processor, FakeLambdaContext(0.3))
+        assert len(first["batchItemFailures"]) == 2
+        later = {"Records": [events.sqs(n) for n in range(100, 104)]}
+        second = process_partial_response(later, handler, processor, FakeLambdaContext(2.0))
+        assert second == {"batchItemFailures": []}
+    finally:
+        release.set()
+
+
+async def test_unfinished_records_are_summarised_in_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    never = asyncio.Event()
+
+    async def handler(record: SQSRecord) -> None:
+        await never.wait()
+
+    processor = BatchProcessor(
+        EventType.SQS, deadline_margin=0.1, raise_on_entire_batch_failure=False
+    )
+    with caplog.at_level(logging.WARNING, logger="aiobatch"):
+        response = await aprocess_partial_response(
+            sqs_event(300), handler, processor, FakeLambdaContext(0.25)
+        )
+    assert len(response["batchItemFailures"]) == 300
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiobatch"]
+    assert len(lines) == 1
+    assert lines[0].startswith("300 records did not finish")
+    assert "m-0" in lines[0]
+    assert "and 250 more" in lines[0]
+
+
+@pytest.mark.parametrize(("startup", "margin"), [(None, 0.25), (0.1, 0.1)])
+async def test_delete_mode_keeps_time_for_a_cold_client(
+    startup: float | None, margin: float
+) -> None:
+    for cold in (COLD_CLIENT_TIME, 0.0):
+        processor = PartialSQSProcessor(sqs=FakeSQS(startup_time=cold), deadline_margin=startup)
+        # A stopped clock: one second left, however long the run takes.
+        context = FakeLambdaContext(1.0, clock=lambda: 0.0)
+        async with processor(sqs_event(1)["Records"], lambda record: None, lambda_context=context):
+            await processor.aprocess()
+        batch = processor.batch
+        assert batch is not None
+        assert batch.deadline is not None
+        # 1 s left: the margin (automatic: 0.25 s), plus time to make the client.
+        assert batch.deadline.lambda_end - batch.deadline.batch_end == pytest.approx(margin + cold)
+    assert AioSQSActions().startup_time() == COLD_CLIENT_TIME

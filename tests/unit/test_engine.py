@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from aiobatch._engine import Plan, Stop, run_all
 from aiobatch._exceptions import DeadlineExceededError as DeadlineError
 from aiobatch._exceptions import RecordSkippedError as SkippedError
+from tests.concurrency import wait_all_tasks_blocked
 
 
 def as_error(index: int, item: Any, exc: Exception) -> Any:
@@ -30,22 +31,16 @@ class Gate:
         self.started: list[int] = []
         self.running = 0
         self.peak = 0
-        self.changed = asyncio.Event()
 
     async def step(self, item: int) -> tuple[str, Any]:
         self.started.append(item)
         self.running += 1
         self.peak = max(self.peak, self.running)
-        self.changed.set()
         try:
             await self.events[item].wait()
         finally:
             self.running -= 1
         return ("ok", item)
-
-    async def settle(self) -> None:
-        for _ in range(20):
-            await asyncio.sleep(0)
 
 
 async def test_results_in_input_order_and_bound_respected() -> None:
@@ -53,7 +48,7 @@ async def test_results_in_input_order_and_bound_respected() -> None:
     task = asyncio.create_task(
         run_all(list(range(10)), gate.step, as_value, as_error, Plan(concurrency=4))
     )
-    await gate.settle()
+    await wait_all_tasks_blocked()
     assert gate.started == [0, 1, 2, 3]
     for item in reversed(range(10)):
         gate.events[item].set()
@@ -68,13 +63,13 @@ async def test_keys_run_one_at_a_time_and_others_overtake() -> None:
     task = asyncio.create_task(
         run_all(list(range(5)), gate.step, as_value, as_error, Plan(concurrency=10, keys=keys))
     )
-    await gate.settle()
+    await wait_all_tasks_blocked()
     assert gate.started == [0, 2, 3]  # 1 waits for 0, 4 waits for 1
     gate.events[0].set()
-    await gate.settle()
+    await wait_all_tasks_blocked()
     assert gate.started == [0, 2, 3, 1]
     gate.events[1].set()
-    await gate.settle()
+    await wait_all_tasks_blocked()
     assert gate.started == [0, 2, 3, 1, 4]
     for event in gate.events:
         event.set()

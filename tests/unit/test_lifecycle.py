@@ -1,4 +1,5 @@
-"""The lifecycle every processor shares: a Batch per run, hooks, misuse, concurrency."""
+"""The lifecycle every processor shares: a Batch per run, hooks, misuse, concurrency,
+failures and their logs, reuse, custom processors on the Powertools base classes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 
 from aiobatch import (
+    AsyncBasePartialProcessor,
+    BasePartialProcessor,
     Batch,
     BatchProcessor,
     BatchState,
@@ -19,15 +22,13 @@ from aiobatch import (
     SQSBatchProcessingError,
     SQSRecord,
     aprocess_partial_response,
+    async_batch_processor,
     batch_processor,
     process_partial_response,
 )
-from aiobatch.testing import FakeSQS
+from aiobatch.testing import FakeLambdaContext, FakeSQS
 from tests import events
-
-
-def sqs_event(count: int, fail: frozenset[int] = frozenset()) -> dict[str, Any]:
-    return {"Records": [events.sqs(n, fail=n in fail) for n in range(count)]}
+from tests.events import sqs_event, sqs_records
 
 
 async def failing(record: SQSRecord) -> int:
@@ -239,10 +240,7 @@ def test_sqs_seam_and_session_are_exclusive() -> None:
 
 
 async def test_deadline_is_one_value_shared_by_the_records_and_the_deletes() -> None:
-    class Context:
-        def get_remaining_time_in_millis(self) -> int:
-            return 2000
-
+    context = FakeLambdaContext(2.0, clock=lambda: 0.0)  # always 2000 ms left
     sqs = FakeSQS(startup_time=0.5)
     processor = PartialSQSProcessor(sqs=sqs, deadline_margin=0.2)
 
@@ -251,7 +249,7 @@ async def test_deadline_is_one_value_shared_by_the_records_and_the_deletes() -> 
             raise ValueError("no")
 
     with pytest.raises(SQSBatchProcessingError):
-        async with processor(sqs_event(3, frozenset({1}))["Records"], handler, Context()):
+        async with processor(sqs_event(3, frozenset({1}))["Records"], handler, context):
             await processor.aprocess()
     batch = processor.batch
     assert batch is not None
@@ -325,8 +323,9 @@ def test_a_generator_function_handler_is_refused_before_any_record_runs() -> Non
 @pytest.mark.parametrize("option", ["record_timeout", "deadline_margin"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
 def test_non_finite_or_negative_seconds_are_refused(option: str, value: float) -> None:
+    options: dict[str, Any] = {option: value}
     with pytest.raises(ValueError, match=option):
-        BatchProcessor(EventType.SQS, **{option: value})
+        BatchProcessor(EventType.SQS, **options)
 
 
 def test_a_batch_repr_is_short_and_holds_no_record_data() -> None:
@@ -334,3 +333,170 @@ def test_a_batch_repr_is_short_and_holds_no_record_data() -> None:
     process_partial_response(sqs_event(500, frozenset({3})), failing, processor)
     text = repr(processor.batch)
     assert text == "<Batch SQS of 500 records, finished, 1 failed>"
+
+
+# Failures, their logs, reuse
+
+
+def quiet_delete_mode() -> PartialSQSProcessor:
+    """Delete mode with a fake delete phase that never raises: only the run is under test."""
+    return PartialSQSProcessor(sqs=FakeSQS(), suppress_exception=True)
+
+
+async def test_exception_fails_only_its_record_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(record: SQSRecord) -> int:
+        if record.json_body["fail"]:
+            raise KeyError("secret-free")
+        return 1
+
+    processor = quiet_delete_mode()
+    async with processor(sqs_records(4, fail={2}), handler):
+        results = await processor.aprocess()
+    assert [r[0] for r in results] == ["success", "success", "fail", "success"]
+    assert results[2][1] == "KeyError:'secret-free'"
+    assert [f.index for f in processor.failed_records] == [2]
+    assert len(processor.exceptions) == 1
+    assert processor.exceptions[0][0] is KeyError
+    warnings = [r for r in caplog.records if r.name == "aiobatch" and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "m-2" in warnings[0].getMessage()
+    assert '"n": 2' not in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG])
+async def test_failure_log_has_a_traceback_only_at_debug(
+    caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    async def handler(record: SQSRecord) -> None:
+        raise ValueError("nope")
+
+    processor = quiet_delete_mode()
+    with caplog.at_level(level, logger="aiobatch"):
+        async with processor(sqs_records(1), handler):
+            await processor.aprocess()
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage() == "record m-0 failed: ValueError: nope"
+    assert (warning.exc_info is not None) == (level == logging.DEBUG)
+    assert processor.failed_records[0].exception.__traceback__ is not None
+
+
+async def test_reused_processor_leaks_nothing_between_runs() -> None:
+    async def handler(record: SQSRecord) -> int:
+        if record.json_body["fail"]:
+            raise ValueError("no")
+        return 1
+
+    processor = quiet_delete_mode()
+    async with processor(sqs_records(3, fail={0, 1}), handler):
+        await processor.aprocess()
+    assert len(processor.fail_messages) == 2
+    async with processor(sqs_records(2), handler):
+        results = await processor.aprocess()
+    assert len(results) == 2
+    assert processor.fail_messages == []
+    assert processor.exceptions == []
+    assert processor.failed_records == []
+    assert len(processor.success_messages) == 2
+
+
+def test_success_and_failure_handler_shapes() -> None:
+    processor = PartialSQSProcessor()
+    record = {"messageId": "x"}
+    assert processor.success_handler(record, 5) == ("success", 5, record)
+    status, text, same = processor.failure_handler(record, ValueError("boom"))
+    assert (status, same) == ("fail", record)
+    assert "ValueError" in text
+    assert "boom" in text
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_max_concurrency_must_be_a_positive_int(bad: Any) -> None:
+    with pytest.raises((ValueError, TypeError), match="max_concurrency"):
+        PartialSQSProcessor(max_concurrency=bad)
+
+
+# Custom processors on the Powertools base classes
+
+
+class SeedProcessor(BasePartialProcessor):
+    """The seed's custom processor, with its typos fixed and a list for a table."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        self.table: list[dict[str, Any]] = []
+        self.events: list[str] = []
+        super().__init__()
+
+    def _prepare(self) -> None:
+        self.events.append("prepare")
+        self.success_messages.clear()
+
+    def _clean(self) -> None:
+        self.events.append("clean")
+        self.table.extend(self.success_messages)
+
+    def _process_record(self, record: dict[str, Any]) -> Any:
+        assert self.handler is not None
+        try:
+            result = self.handler(record)
+            return self.success_handler(record, result)
+        except Exception as exc:
+            return self.failure_handler(record, exc)
+
+    def success_handler(self, record: Any, result: Any) -> Any:
+        entry = ("success", result, record)
+        self.success_messages.append({"age": result})
+        return entry
+
+
+def test_seed_custom_processor_runs_as_written() -> None:
+    def record_handler(record: dict[str, Any]) -> int:
+        if record["messageId"] == "m-1":
+            raise ValueError("unlucky")
+        return int(record["messageId"][-1]) * 10
+
+    processor = SeedProcessor("dummy-table")
+
+    @batch_processor(record_handler=record_handler, processor=processor)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+        return {"statusCode": 200}
+
+    assert lambda_handler({"Records": sqs_records(3)}, None) == {"statusCode": 200}
+    assert processor.table == [{"age": 0}, {"age": 20}]
+    assert processor.events == ["prepare", "clean"]
+    assert [f.index for f in processor.failed_records] == [1]
+
+
+async def test_custom_async_processor_and_async_decorator() -> None:
+    class Collect(AsyncBasePartialProcessor):
+        def __init__(self) -> None:
+            super().__init__(max_concurrency=2)
+            self.log: list[str] = []
+
+        async def _prepare(self) -> None:
+            self.log.append("prepare")
+
+        async def _clean(self) -> None:
+            self.log.append("clean")
+
+        async def _process_record(self, record: dict[str, Any]) -> Any:
+            assert self.handler is not None
+            try:
+                return self.success_handler(record, await self.handler(record))
+            except Exception as exc:
+                return self.failure_handler(record, exc)
+
+    async def record_handler(record: dict[str, Any]) -> str:
+        return str(record["messageId"])
+
+    processor = Collect()
+
+    @async_batch_processor(record_handler=record_handler, processor=processor)
+    async def lambda_handler(event: dict[str, Any], context: Any) -> str:
+        return "done"
+
+    assert await lambda_handler({"Records": sqs_records(3)}, None) == "done"
+    assert processor.log == ["prepare", "clean"]
+    assert processor.success_messages == sqs_records(3)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiobatch._records import (
+from aiobatch import (
     DynamoDBRecord,
     DynamoDBRecordEventName,
     DynamoDBStreamRecord,
@@ -24,32 +23,31 @@ from aiobatch._records import (
     SQSRecordAttributes,
     StreamRecord,
     StreamViewType,
-    deserialize_dynamodb_value,
 )
-
-EVENTS = Path(__file__).resolve().parent.parent / "fixtures" / "events"
+from aiobatch._records import deserialize_dynamodb_value
+from tests.events import sample
 
 
 def raw_records(name: str) -> list[dict[str, Any]]:
     """A fresh copy of a sample event's records, so a test may change them."""
-    records: list[dict[str, Any]] = json.loads((EVENTS / name).read_text())["Records"]
+    records: list[dict[str, Any]] = sample(name)["Records"]
     return records
 
 
-def sqs_record(index: int = 0, name: str = "sqs.json") -> SQSRecord:
+def sample_sqs(index: int = 0, name: str = "sqs") -> SQSRecord:
     return SQSRecord(raw_records(name)[index])
 
 
-def kinesis_record(index: int = 0) -> KinesisStreamRecord:
-    return KinesisStreamRecord(raw_records("kinesis.json")[index])
+def sample_kinesis(index: int = 0) -> KinesisStreamRecord:
+    return KinesisStreamRecord(raw_records("kinesis")[index])
 
 
-def dynamodb_record(index: int) -> DynamoDBStreamRecord:
-    return DynamoDBStreamRecord(raw_records("dynamodb.json")[index])
+def sample_dynamodb(index: int) -> DynamoDBStreamRecord:
+    return DynamoDBStreamRecord(raw_records("dynamodb")[index])
 
 
 def test_sqs_record_properties() -> None:
-    record = sqs_record(1)
+    record = sample_sqs(1)
     assert record.message_id == "5f1c6b2e-0000-4000-8000-000000000001"
     assert record.receipt_handle == "AQEBexample0001receipthandle=="
     assert record.body == '{"order": 1, "fail": true}'
@@ -62,7 +60,7 @@ def test_sqs_record_properties() -> None:
 
 
 def test_sqs_standard_attributes() -> None:
-    attributes = sqs_record(2).attributes
+    attributes = sample_sqs(2).attributes
     assert isinstance(attributes, SQSRecordAttributes)
     assert attributes.approximate_receive_count == "1"
     assert attributes.sent_timestamp == "1764200000002"
@@ -76,13 +74,13 @@ def test_sqs_standard_attributes() -> None:
 
 
 def test_sqs_fifo_attributes() -> None:
-    record = sqs_record(3, "sqs-fifo.json")
+    record = sample_sqs(3, "sqs-fifo")
     attributes = record.attributes
     assert attributes.message_group_id == "cust-c"
     assert attributes.message_deduplication_id == "dedup-3"
     assert attributes.sequence_number == "18890000000000000003"
     assert record.queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/orders.fifo"
-    assert [sqs_record(i, "sqs-fifo.json").attributes.message_group_id for i in range(5)] == [
+    assert [sample_sqs(i, "sqs-fifo").attributes.message_group_id for i in range(5)] == [
         "cust-a",
         "cust-b",
         "cust-a",
@@ -92,7 +90,7 @@ def test_sqs_fifo_attributes() -> None:
 
 
 def test_sqs_optional_attributes_when_present() -> None:
-    raw = raw_records("sqs.json")[0]
+    raw = raw_records("sqs")[0]
     raw["attributes"]["AWSTraceHeader"] = "Root=1-5759e988-bd862e3fe1be46a994272793"
     raw["attributes"]["DeadLetterQueueSourceArn"] = "arn:aws:sqs:eu-west-1:111122223333:src"
     attributes = SQSRecord(raw).attributes
@@ -101,7 +99,7 @@ def test_sqs_optional_attributes_when_present() -> None:
 
 
 def test_sqs_message_attributes() -> None:
-    attributes = sqs_record(0).message_attributes
+    attributes = sample_sqs(0).message_attributes
     assert isinstance(attributes, SQSMessageAttributes)
     tenant = attributes["tenant"]
     assert isinstance(tenant, SQSMessageAttribute)
@@ -116,7 +114,7 @@ def test_sqs_message_attributes() -> None:
 
 
 def test_sqs_missing_message_attribute_is_none_as_in_powertools() -> None:
-    attributes = sqs_record(0).message_attributes
+    attributes = sample_sqs(0).message_attributes
     assert attributes["absent"] is None
     assert "absent" not in attributes
     assert "tenant" in attributes
@@ -126,7 +124,7 @@ def test_sqs_missing_message_attribute_is_none_as_in_powertools() -> None:
 
 
 def test_sqs_binary_message_attribute() -> None:
-    raw = raw_records("sqs.json")[0]
+    raw = raw_records("sqs")[0]
     raw["messageAttributes"] = {"blob": {"binaryValue": "AAEC", "dataType": "Binary"}}
     blob = SQSRecord(raw).message_attributes["blob"]
     assert blob is not None
@@ -148,7 +146,7 @@ def test_sqs_missing_optional_parts_are_empty() -> None:
     [("messageId", "message_id"), ("receiptHandle", "receipt_handle"), ("body", "body")],
 )
 def test_sqs_required_key_missing_raises_key_error(key: str, prop: str) -> None:
-    raw = raw_records("sqs.json")[0]
+    raw = raw_records("sqs")[0]
     del raw[key]
     record = SQSRecord(raw)  # construction does not validate
     with pytest.raises(KeyError, match=key):
@@ -156,7 +154,7 @@ def test_sqs_required_key_missing_raises_key_error(key: str, prop: str) -> None:
 
 
 def test_json_body_is_parsed_once() -> None:
-    record = sqs_record(0)
+    record = sample_sqs(0)
     first = record.json_body
     assert first == {"order": 0, "fail": False}
     assert record.json_body is first
@@ -207,7 +205,7 @@ def test_queue_url_of_a_bad_arn_raises(arn: str, words: str) -> None:
 
 
 def test_mapping_behaviour() -> None:
-    raw = raw_records("sqs.json")[0]
+    raw = raw_records("sqs")[0]
     record = SQSRecord(raw)
     assert record["body"] == raw["body"]
     assert dict(record) == raw
@@ -224,7 +222,7 @@ def test_mapping_behaviour() -> None:
 
 
 def test_wrapper_does_not_copy() -> None:
-    raw = raw_records("sqs.json")[0]
+    raw = raw_records("sqs")[0]
     record = SQSRecord(raw)
     assert record.raw_event is raw
     raw["body"] = "changed"
@@ -232,7 +230,7 @@ def test_wrapper_does_not_copy() -> None:
 
 
 def test_wrapper_is_read_only() -> None:
-    record: Any = sqs_record(0)
+    record: Any = sample_sqs(0)
     with pytest.raises(TypeError):
         record["body"] = "changed"
     with pytest.raises(TypeError):
@@ -244,9 +242,9 @@ def test_wrapper_is_read_only() -> None:
 
 
 def test_equality_is_by_type_and_data() -> None:
-    raw = raw_records("sqs.json")[0]
+    raw = raw_records("sqs")[0]
     assert SQSRecord(raw) == SQSRecord(json.loads(json.dumps(raw)))
-    assert SQSRecord(raw) != sqs_record(1)
+    assert SQSRecord(raw) != sample_sqs(1)
     assert SQSRecord(raw) != raw
     assert raw != SQSRecord(raw)
     assert SQSRecord(raw) != KinesisStreamRecord(raw)
@@ -255,7 +253,7 @@ def test_equality_is_by_type_and_data() -> None:
 
 
 def test_sqs_repr_names_the_message_not_its_content() -> None:
-    record = sqs_record(1)
+    record = sample_sqs(1)
     text = repr(record)
     assert text == "SQSRecord(message_id='5f1c6b2e-0000-4000-8000-000000000001')"
     assert "order" not in text
@@ -270,7 +268,7 @@ def test_repr_never_raises_on_a_record_without_its_identifier() -> None:
 
 
 def test_kinesis_record_properties() -> None:
-    record = kinesis_record(1)
+    record = sample_kinesis(1)
     assert record.aws_region == "eu-west-1"
     assert record.event_id == "shardId-000000000000:495902240000000000000000000000000000000001"
     assert record.event_name == "aws:kinesis:record"
@@ -281,7 +279,7 @@ def test_kinesis_record_properties() -> None:
 
 
 def test_kinesis_payload() -> None:
-    payload = kinesis_record(1).kinesis
+    payload = sample_kinesis(1).kinesis
     assert isinstance(payload, KinesisStreamRecordPayload)
     assert payload.approximate_arrival_timestamp == 1764200001.5
     assert isinstance(payload.approximate_arrival_timestamp, float)
@@ -295,7 +293,7 @@ def test_kinesis_payload() -> None:
 
 
 def test_kinesis_data_as_json_of_every_sample() -> None:
-    readings = [kinesis_record(i).kinesis.data_as_json()["reading"] for i in range(3)]
+    readings = [sample_kinesis(i).kinesis.data_as_json()["reading"] for i in range(3)]
     assert readings == [0, 1, 2]
 
 
@@ -307,7 +305,7 @@ def test_kinesis_data_as_json_of_non_ascii_text() -> None:
 
 
 def test_kinesis_repr_hides_data_and_partition_key() -> None:
-    record = kinesis_record(0)
+    record = sample_kinesis(0)
     for text in (repr(record), repr(record.kinesis)):
         assert "495902240000000000000000000000000000000000" in text
         assert "eyJyZWFkaW5nIjogMH0=" not in text
@@ -315,7 +313,7 @@ def test_kinesis_repr_hides_data_and_partition_key() -> None:
 
 
 def test_dynamodb_record_properties() -> None:
-    record = dynamodb_record(0)
+    record = sample_dynamodb(0)
     assert record.aws_region == "eu-west-1"
     assert record.event_id == "c4ca4238a0b923820dcc509a6f758490"
     assert record.event_name is DynamoDBRecordEventName.INSERT
@@ -330,7 +328,7 @@ def test_dynamodb_record_properties() -> None:
 
 @pytest.mark.parametrize(("index", "name"), [(0, "INSERT"), (1, "MODIFY"), (2, "REMOVE")])
 def test_dynamodb_event_name_equals_enum_and_string(index: int, name: str) -> None:
-    event_name = dynamodb_record(index).event_name
+    event_name = sample_dynamodb(index).event_name
     assert event_name == name
     assert event_name == DynamoDBRecordEventName[name]
     assert event_name != "OTHER"
@@ -339,7 +337,7 @@ def test_dynamodb_event_name_equals_enum_and_string(index: int, name: str) -> No
 
 
 def test_dynamodb_stream_record() -> None:
-    stream = dynamodb_record(1).dynamodb
+    stream = sample_dynamodb(1).dynamodb
     assert isinstance(stream, StreamRecord)
     assert stream.approximate_creation_date_time == 1764200001
     assert stream.sequence_number == "000000000000000000222"
@@ -364,8 +362,8 @@ def test_dynamodb_stream_record() -> None:
 
 
 def test_dynamodb_images_absent_are_none() -> None:
-    insert = dynamodb_record(0).dynamodb
-    remove = dynamodb_record(2).dynamodb
+    insert = sample_dynamodb(0).dynamodb
+    remove = sample_dynamodb(2).dynamodb
     assert insert is not None
     assert remove is not None
     assert insert.old_image is None
@@ -394,14 +392,14 @@ def test_dynamodb_missing_optional_parts_are_none() -> None:
 
 
 def test_dynamodb_user_identity_of_a_ttl_expiry() -> None:
-    raw = raw_records("dynamodb.json")[2]
+    raw = raw_records("dynamodb")[2]
     raw["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     record = DynamoDBStreamRecord(raw)
     assert record.user_identity == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
 def test_dynamodb_images_are_decoded_lazily() -> None:
-    raw = raw_records("dynamodb.json")[1]
+    raw = raw_records("dynamodb")[1]
     raw["dynamodb"]["NewImage"]["weird"] = {"X": "1"}
     record = DynamoDBStreamRecord(raw)
     stream = record.dynamodb
@@ -413,7 +411,7 @@ def test_dynamodb_images_are_decoded_lazily() -> None:
 
 
 def test_dynamodb_record_alias_and_repr() -> None:
-    record = dynamodb_record(1)
+    record = sample_dynamodb(1)
     assert DynamoDBRecord is DynamoDBStreamRecord
     text = repr(record)
     assert text == (
@@ -424,7 +422,7 @@ def test_dynamodb_record_alias_and_repr() -> None:
 
 
 def test_stream_record_iterates_like_a_mapping_despite_keys_property() -> None:
-    raw = raw_records("dynamodb.json")[0]["dynamodb"]
+    raw = raw_records("dynamodb")[0]["dynamodb"]
     stream = StreamRecord(raw)
     assert list(stream) == list(raw)
     assert stream["SizeBytes"] == 59

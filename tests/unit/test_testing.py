@@ -39,13 +39,14 @@ from aiobatch.testing import (
     sqs_event,
     sqs_record,
 )
+from tests import events
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 MODULE_SOURCE = Path(testing.__file__).read_text()
 
 
 def fixture(name: str) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text())["Records"]
+    """The records of a sample event."""
+    records: list[dict[str, Any]] = events.sample(name)["Records"]
     return records
 
 

@@ -1,7 +1,8 @@
 """The benchmarks run, once, at a tiny size, so that they do not rot.
 
 No timing is asserted: machines are shared and noisy. ``make bench`` is where timings
-are read.
+are read. Each run is a subprocess with a stub server, the slowest tests of the suite:
+their pytest timeout is above the subprocess's own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_CASES = {str(number) for number in range(1, 10)}
@@ -46,6 +49,7 @@ def assert_numeric_medians(case: dict[str, Any]) -> None:
         assert median > 0, row
 
 
+@pytest.mark.timeout(180)
 def test_every_case_runs_and_reports_numeric_medians(tmp_path: Path) -> None:
     report = run_benchmarks(tmp_path)
 
@@ -55,6 +59,7 @@ def test_every_case_runs_and_reports_numeric_medians(tmp_path: Path) -> None:
     assert report["machine"]["python"]
 
 
+@pytest.mark.timeout(180)
 def test_runs_without_powertools(tmp_path: Path) -> None:
     # A None entry in sys.modules makes the package unimportable, whether installed or not.
     code = (

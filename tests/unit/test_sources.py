@@ -1,16 +1,24 @@
-"""Malformed events fail whole, before any handler runs, with an error naming the problem."""
+"""Malformed events of every source fail whole, before any handler runs, with an error
+naming the problem; a refused event leaves nothing of the last run behind."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
-from aiobatch import InvalidEventError, PartialSQSProcessor, batch_processor
-from aiobatch._arn import parse_sqs_arn
+from aiobatch import (
+    BatchProcessor,
+    EventType,
+    InvalidEventError,
+    PartialSQSProcessor,
+    SQSRecord,
+    aprocess_partial_response,
+    batch_processor,
+    process_partial_response,
+)
 from aiobatch.testing import FakeSQS
-from tests.unit.test_processing import records
+from tests import events
 
 handled: list[Any] = []
 
@@ -52,7 +60,7 @@ def test_bad_event_shape(event: Any, words: str) -> None:
 
 
 def _broken(index: int, change: Any) -> list[Any]:
-    batch = copy.deepcopy(records(3))
+    batch: list[Any] = events.sqs_records(3)
     change(batch, index)
     return batch
 
@@ -109,35 +117,63 @@ async def test_bad_record_through_the_async_context_manager() -> None:
     assert handled == []
 
 
-@pytest.mark.parametrize(
-    ("arn", "url"),
-    [
-        (
-            "arn:aws:sqs:eu-west-1:111122223333:orders",
-            "https://sqs.eu-west-1.amazonaws.com/111122223333/orders",
-        ),
-        (
-            "arn:aws-cn:sqs:cn-north-1:111122223333:orders.fifo",
-            "https://sqs.cn-north-1.amazonaws.com.cn/111122223333/orders.fifo",
-        ),
-        (
-            "arn:aws-us-gov:sqs:us-gov-west-1:111122223333:orders",
-            "https://sqs.us-gov-west-1.amazonaws.com/111122223333/orders",
-        ),
-    ],
-)
-async def test_queue_url_and_region_for_each_partition(arn: str, url: str) -> None:
-    """The client made for the ARN's region resolves the partition's endpoint."""
-    import aioboto3
+@pytest.mark.parametrize("event_type", events.EVENT_TYPES)
+@pytest.mark.parametrize("bad", [None, "", 0])
+async def test_missing_or_empty_identifier_fails_the_call(event_type: EventType, bad: Any) -> None:
+    event = events.event(event_type, 3)
+    raw = event["Records"][1]
+    if event_type is EventType.SQS:
+        raw["messageId"] = bad
+    elif event_type is EventType.KinesisDataStreams:
+        raw["kinesis"]["sequenceNumber"] = bad
+    else:
+        raw["dynamodb"]["SequenceNumber"] = bad
+    calls: list[Any] = []
 
-    queue = parse_sqs_arn(arn)
-    assert queue is not None
-    session = aioboto3.Session(aws_access_key_id="a", aws_secret_access_key="b")
-    async with session.client("sqs", region_name=queue.region) as client:
-        assert queue.url_on(client.meta.endpoint_url) == url
+    async def record(record: Any) -> None:
+        calls.append(record)
+
+    with pytest.raises(InvalidEventError, match="record 1") as caught:
+        await aprocess_partial_response(event, record, BatchProcessor(event_type))
+    assert caught.value.index == 1
+    assert calls == []
 
 
-def test_endpoint_override_url() -> None:
-    queue = parse_sqs_arn("arn:aws:sqs:eu-west-1:111122223333:orders")
-    assert queue is not None
-    assert queue.url_on("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/111122223333/orders"
+@pytest.mark.parametrize("event_type", events.EVENT_TYPES)
+async def test_record_of_another_source_is_rejected(event_type: EventType) -> None:
+    other = EventType.SQS if event_type is not EventType.SQS else EventType.KinesisDataStreams
+    event = events.event(event_type, 2)
+    event["Records"].append(events.record(other, 2))
+    with pytest.raises(InvalidEventError, match="record 2") as caught:
+        await aprocess_partial_response(event, handler, BatchProcessor(event_type))
+    assert caught.value.field == "eventSource"
+
+
+@pytest.mark.parametrize("event", [None, [], {}, {"Records": None}, {"Records": [1]}])
+def test_bad_events(event: Any) -> None:
+    with pytest.raises(InvalidEventError):
+        process_partial_response(event, handler, BatchProcessor(EventType.SQS))
+
+
+def test_event_type_is_checked() -> None:
+    with pytest.raises(TypeError, match="EventType"):
+        BatchProcessor("SQS")  # type: ignore[arg-type]
+
+
+def test_invalid_event_leaves_no_state_of_the_last_run() -> None:
+    processor = BatchProcessor(EventType.SQS)
+
+    def handler(record: SQSRecord) -> None:
+        if record.message_id == "m-1":
+            raise ValueError("x")
+
+    first = process_partial_response(events.sqs_event(2), handler, processor)
+    assert first == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    bad = events.sqs_event(1)
+    del bad["Records"][0]["messageId"]
+    with pytest.raises(ValueError, match="record 0"):
+        process_partial_response(bad, handler, processor)
+    assert processor.response() == {"batchItemFailures": []}
+    assert processor.records == []
+    assert processor.fail_messages == []
+    assert processor.failed_records == []

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, Json
 
 from aiobatch import (
     AsyncBatchProcessor,
@@ -18,41 +17,24 @@ from aiobatch import (
     BatchProcessor,
     DynamoDBStreamRecord,
     EventType,
-    InvalidEventError,
     KinesisStreamRecord,
+    PartialItemFailureResponse,
     RecordSkippedError,
-    RecordValidationError,
     SqsFifoPartialProcessor,
     SQSRecord,
-    SyncInAsyncError,
     aprocess_partial_response,
     async_process_partial_response,
     process_partial_response,
 )
 from tests import events
-from tests.events import identifier, payload
+from tests.events import failures, identifier, payload
 
-MAKERS: dict[EventType, Callable[..., dict[str, Any]]] = {
-    EventType.SQS: lambda n, fail=False: events.sqs(n, fail=fail),
-    EventType.KinesisDataStreams: lambda n, fail=False: events.kinesis(n, fail=fail),
-    EventType.DynamoDBStreams: lambda n, fail=False: events.dynamodb(n, fail=fail),
-}
 WRAPPERS = {
     EventType.SQS: SQSRecord,
     EventType.KinesisDataStreams: KinesisStreamRecord,
     EventType.DynamoDBStreams: DynamoDBStreamRecord,
 }
-ALL_TYPES = list(MAKERS)
-
-
-def event_of(event_type: EventType, count: int, fail: set[int] = frozenset()) -> dict[str, Any]:
-    return {"Records": [MAKERS[event_type](n, fail=n in fail) for n in range(count)]}
-
-
-def failures(event: dict[str, Any], indices: list[int]) -> dict[str, Any]:
-    return {
-        "batchItemFailures": [{"itemIdentifier": identifier(event["Records"][i])} for i in indices]
-    }
+ALL_TYPES = events.EVENT_TYPES
 
 
 async def handler(record: Any) -> int:
@@ -64,14 +46,14 @@ async def handler(record: Any) -> int:
 
 @pytest.mark.parametrize("event_type", ALL_TYPES)
 async def test_all_succeed(event_type: EventType) -> None:
-    event = event_of(event_type, 5)
+    event = events.event(event_type, 5)
     processor = BatchProcessor(event_type)
     assert await aprocess_partial_response(event, handler, processor) == {"batchItemFailures": []}
 
 
 @pytest.mark.parametrize("event_type", ALL_TYPES)
 def test_partial_failure_sync(event_type: EventType) -> None:
-    event = event_of(event_type, 6, fail={4, 1})
+    event = events.event(event_type, 6, fail={4, 1})
     processor = BatchProcessor(event_type)
     response = process_partial_response(event, handler, processor)
     assert response == failures(event, [1, 4])
@@ -81,7 +63,7 @@ def test_partial_failure_sync(event_type: EventType) -> None:
 
 @pytest.mark.parametrize("event_type", ALL_TYPES)
 async def test_all_failed_raises_and_keeps_the_response(event_type: EventType) -> None:
-    event = event_of(event_type, 3, fail={0, 1, 2})
+    event = events.event(event_type, 3, fail={0, 1, 2})
     processor = BatchProcessor(event_type)
     with pytest.raises(BatchProcessingError, match="All 3 records failed") as caught:
         await aprocess_partial_response(event, handler, processor)
@@ -92,7 +74,7 @@ async def test_all_failed_raises_and_keeps_the_response(event_type: EventType) -
 
 @pytest.mark.parametrize("event_type", ALL_TYPES)
 async def test_all_failed_reported_when_not_raising(event_type: EventType) -> None:
-    event = event_of(event_type, 3, fail={0, 1, 2})
+    event = events.event(event_type, 3, fail={0, 1, 2})
     processor = BatchProcessor(event_type, raise_on_entire_batch_failure=False)
     response = await aprocess_partial_response(event, handler, processor)
     assert response == failures(event, [0, 1, 2])
@@ -116,7 +98,7 @@ async def test_empty_batch(event_type: EventType) -> None:
 async def test_failures_in_input_order_when_later_records_finish_first(
     event_type: EventType,
 ) -> None:
-    event = event_of(event_type, 6, fail={0, 2, 5})
+    event = events.event(event_type, 6, fail={0, 2, 5})
     gates = [asyncio.Event() for _ in range(6)]
     finished: list[int] = []
 
@@ -177,15 +159,9 @@ async def test_peak_concurrency_equals_max_concurrency(make: Callable[[], BatchP
 # FIFO
 
 
-def fifo_event(groups: str, fail: set[int] = frozenset()) -> dict[str, Any]:
-    return {
-        "Records": [events.sqs(n, group=group, fail=n in fail) for n, group in enumerate(groups)]
-    }
-
-
 def run_fifo(
     groups: str, fail: set[int], *, skip: bool, concurrency: int = 10
-) -> tuple[dict[str, Any], list[int], SqsFifoPartialProcessor]:
+) -> tuple[PartialItemFailureResponse, list[int], SqsFifoPartialProcessor]:
     started: list[int] = []
 
     async def record(record: SQSRecord) -> int:
@@ -196,7 +172,7 @@ def run_fifo(
     processor = SqsFifoPartialProcessor(
         skip_group_on_error=skip, max_concurrency=concurrency, raise_on_entire_batch_failure=False
     )
-    event = fifo_event(groups, fail)
+    event = events.fifo_event(groups, fail)
     response = process_partial_response(event, record, processor)
     failed = [int(item["itemIdentifier"][2:]) for item in response["batchItemFailures"]]
     return response, failed, processor
@@ -237,6 +213,20 @@ def test_fifo_default_stops_the_batch_at_the_first_failure() -> None:
     skipped = [f.exception for f in processor.failed_records[1:]]
     assert all(isinstance(e, RecordSkippedError) for e in skipped)
     assert "finished after an earlier record failed" in str(skipped[0])
+
+
+async def test_fifo_handler_raising_cancelled_error_does_not_hang() -> None:
+    async def handler(record: SQSRecord) -> None:
+        await asyncio.sleep(0)
+        if record.json_body["n"] == 0:
+            raise asyncio.CancelledError
+
+    processor = SqsFifoPartialProcessor(max_concurrency=2)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(
+            aprocess_partial_response(events.sqs_event(3, group="a"), handler, processor),
+            timeout=10,
+        )
 
 
 @settings(max_examples=100, deadline=None)
@@ -300,136 +290,33 @@ async def test_ordered_stream_runs_one_key_at_a_time_in_order() -> None:
     assert order == {"a": [0, 2, 4, 6, 8], "b": [1, 3, 5, 7, 9]}
 
 
-# Models
-
-
-class Order(BaseModel):
-    n: int
-    fail: bool
-
-
-class SqsOrder(BaseModel):
-    messageId: str
-    body: Json[Order]
-
-
-class KinesisData(BaseModel):
-    sequenceNumber: str
-    partitionKey: str
-    data: str
-
-
-class KinesisOrder(BaseModel):
-    kinesis: KinesisData
-    eventSource: str
-
-
-class DynamoData(BaseModel):
-    SequenceNumber: str
-    NewImage: dict[str, dict[str, Any]]
-
-
-class DynamoOrder(BaseModel):
-    dynamodb: DynamoData
-
-
-MODELS = {
-    EventType.SQS: SqsOrder,
-    EventType.KinesisDataStreams: KinesisOrder,
-    EventType.DynamoDBStreams: DynamoOrder,
-}
-
-
-def break_record(event_type: EventType, raw: dict[str, Any]) -> None:
-    if event_type is EventType.SQS:
-        raw["body"] = "not json"
-    elif event_type is EventType.KinesisDataStreams:
-        del raw["kinesis"]["partitionKey"]
-    else:
-        raw["dynamodb"]["NewImage"] = "not a map"
-
-
-@pytest.mark.parametrize("event_type", ALL_TYPES)
-async def test_model_validation_failure_fails_only_that_record(event_type: EventType) -> None:
-    event = event_of(event_type, 4)
-    break_record(event_type, event["Records"][2])
-    seen: list[Any] = []
-
-    async def record(model: Any) -> None:
-        seen.append(model)
-
-    processor = BatchProcessor(event_type, model=MODELS[event_type])
-    response = await aprocess_partial_response(event, record, processor)
-    assert response == failures(event, [2])
-    assert len(seen) == 3
-    assert all(isinstance(model, MODELS[event_type]) for model in seen)
-    if event_type is EventType.SQS:
-        assert [model.body.n for model in seen] == [0, 1, 3]
-    (failed,) = processor.failed_records
-    assert isinstance(failed.exception, RecordValidationError)
-    assert isinstance(failed.exception, ValueError)
-    assert failed.exception.errors
-
-
-# Bad input
-
-
-@pytest.mark.parametrize("event_type", ALL_TYPES)
-@pytest.mark.parametrize("bad", [None, "", 0])
-async def test_missing_or_empty_identifier_fails_the_call(event_type: EventType, bad: Any) -> None:
-    event = event_of(event_type, 3)
-    raw = event["Records"][1]
-    if event_type is EventType.SQS:
-        raw["messageId"] = bad
-    elif event_type is EventType.KinesisDataStreams:
-        raw["kinesis"]["sequenceNumber"] = bad
-    else:
-        raw["dynamodb"]["SequenceNumber"] = bad
-    calls: list[Any] = []
-
-    async def record(record: Any) -> None:
-        calls.append(record)
-
-    with pytest.raises(InvalidEventError, match="record 1") as caught:
-        await aprocess_partial_response(event, record, BatchProcessor(event_type))
-    assert caught.value.index == 1
-    assert calls == []
-
-
-@pytest.mark.parametrize("event_type", ALL_TYPES)
-async def test_record_of_another_source_is_rejected(event_type: EventType) -> None:
-    other = EventType.SQS if event_type is not EventType.SQS else EventType.KinesisDataStreams
-    event = event_of(event_type, 2)
-    event["Records"].append(MAKERS[other](2))
-    with pytest.raises(InvalidEventError, match="record 2") as caught:
-        await aprocess_partial_response(event, handler, BatchProcessor(event_type))
-    assert caught.value.field == "eventSource"
-
-
-@pytest.mark.parametrize("event", [None, [], {}, {"Records": None}, {"Records": [1]}])
-def test_bad_events(event: Any) -> None:
-    with pytest.raises(InvalidEventError):
-        process_partial_response(event, handler, BatchProcessor(EventType.SQS))
-
-
-def test_event_type_is_checked() -> None:
-    with pytest.raises(TypeError, match="EventType"):
-        BatchProcessor("SQS")  # type: ignore[arg-type]
-
-
-async def test_sync_call_inside_a_running_loop_points_to_the_async_api() -> None:
-    with pytest.raises(SyncInAsyncError, match="aprocess_partial_response"):
-        process_partial_response(event_of(EventType.SQS, 1), handler, BatchProcessor(EventType.SQS))
+# No AWS in partial-response mode
 
 
 def test_no_aws_call_or_sdk_in_partial_mode() -> None:
     processor = BatchProcessor(EventType.SQS)
-    assert not hasattr(processor, "_clients")
-    response = process_partial_response(event_of(EventType.SQS, 2, {0}), handler, processor)
+    assert not hasattr(processor, "sqs")  # delete mode's SQS seam; partial mode has none
+    response = process_partial_response(events.event(EventType.SQS, 2, {0}), handler, processor)
     assert len(response["batchItemFailures"]) == 1
 
 
 # Powertools' documented examples, with only the import changed
+
+
+def test_powertools_context_manager_keywords() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    seen: list[str] = []
+
+    def record_handler(record: SQSRecord) -> None:
+        seen.append(record.message_id)
+
+    batch = events.sqs_event(2)["Records"]
+    with processor(records=batch, handler=record_handler):
+        processed = processor.process()
+    assert [r[0] for r in processed] == ["success", "success"]
+    assert seen == ["m-0", "m-1"]
+    with pytest.raises(TypeError, match="not both"):
+        processor(batch, record_handler, handler=record_handler)
 
 
 def test_powertools_batch_processor_example() -> None:
@@ -443,7 +330,7 @@ def test_powertools_batch_processor_example() -> None:
         if payload["fail"]:  # type: ignore[index]
             raise ValueError("fail")
 
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
@@ -464,7 +351,7 @@ def test_powertools_async_batch_processor_example() -> None:
         if data["reading"] == 1:
             raise ValueError("bad reading")
 
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return async_process_partial_response(
             event=event, record_handler=async_record_handler, processor=processor, context=context
         )
@@ -486,7 +373,7 @@ def test_powertools_fifo_example_and_lambda_context() -> None:
         if record.json_body["order"] == 2:
             raise ValueError("order 2")
 
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
@@ -515,7 +402,7 @@ def test_powertools_dynamodb_example() -> None:
         if record.dynamodb and record.dynamodb.new_image:
             seen.append(record.dynamodb.new_image.get("pk"))
 
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
@@ -543,7 +430,7 @@ async def test_fifo_record_running_when_another_group_fails(skip: bool) -> None:
     processor = SqsFifoPartialProcessor(
         max_concurrency=2, skip_group_on_error=skip, raise_on_entire_batch_failure=False
     )
-    response = await aprocess_partial_response(fifo_event("aba"), handler, processor)
+    response = await aprocess_partial_response(events.fifo_event("aba"), handler, processor)
     failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
     # Default: everything not finished at the first failure is reported. Skipping
     # groups: only group a's rest; b goes on.
@@ -564,7 +451,7 @@ def test_nothing_lost_and_order_kept(
     input order; exactly the failed records are reported, in input order."""
     fail = data.draw(st.sets(st.integers(0, max(count - 1, 0))) if count else st.just(set()))
     yields = data.draw(st.lists(st.integers(0, 4), min_size=count, max_size=count))
-    event = event_of(event_type, count, fail)
+    event = events.event(event_type, count, fail)
 
     async def record(record: Any) -> int:
         n = int(payload(record)["n"])

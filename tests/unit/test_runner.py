@@ -1,0 +1,84 @@
+"""The one sync-to-async bridge: one event loop per process, refused where it would block."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from aiobatch import (
+    BatchProcessor,
+    EventType,
+    PartialSQSProcessor,
+    SQSRecord,
+    SyncInAsyncError,
+    process_partial_response,
+)
+from tests import events
+
+
+async def handler(record: Any) -> int:
+    data = events.payload(record)
+    if data["fail"]:
+        raise ValueError(f"record {data['n']} failed")
+    return int(data["n"])
+
+
+def test_sync_facade_keeps_one_event_loop_per_process() -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def handler(record: SQSRecord) -> None:
+        loops.append(asyncio.get_running_loop())
+
+    processor = PartialSQSProcessor()
+    for _ in range(2):
+        with processor(events.sqs_event(1)["Records"], handler):
+            processor.process()
+    assert loops[0] is loops[1]
+    assert not loops[0].is_closed()
+
+
+async def test_sync_facade_inside_a_running_loop_is_a_clear_error() -> None:
+    processor = PartialSQSProcessor()
+    with pytest.raises(SyncInAsyncError, match="aprocess") as caught:
+        processor(events.sqs_event(1)["Records"], lambda record: None).process()
+    assert isinstance(caught.value, RuntimeError)
+    with pytest.raises(SyncInAsyncError, match="async with"):
+        processor.__enter__()
+
+
+async def test_sync_call_inside_a_running_loop_points_to_the_async_api() -> None:
+    with pytest.raises(SyncInAsyncError, match="aprocess_partial_response"):
+        process_partial_response(
+            events.event(EventType.SQS, 1), handler, BatchProcessor(EventType.SQS)
+        )
+
+
+def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
+    inside = threading.Event()
+    release = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def slow(record: SQSRecord) -> None:
+        inside.set()
+        release.wait(10)
+
+    def first() -> None:
+        outcome["first"] = process_partial_response(
+            events.sqs_event(1), slow, BatchProcessor(EventType.SQS)
+        )
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        ran: list[Any] = []
+        with pytest.raises(SyncInAsyncError, match="another thread"):
+            process_partial_response(events.sqs_event(1), ran.append, BatchProcessor(EventType.SQS))
+        assert ran == []
+    finally:
+        release.set()
+        thread.join(10)
+    assert outcome["first"] == {"batchItemFailures": []}
