@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypedDict, Unpack
+from typing import Any, ClassVar, NamedTuple, Self, TypedDict, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary
 from ._deadline import Deadline
@@ -116,6 +116,16 @@ def _misuse(step: str, state: BatchState) -> RuntimeError:
 async def _maybe_await(value: Any) -> None:
     if isawaitable(value):
         await value
+
+
+class Step(NamedTuple):
+    """How the engine runs a batch's records."""
+
+    call: Callable[[Any], Any]
+    concurrency: int
+    inline: bool  # call returns the value, not an awaitable
+    on_success: Callable[[int, Any, Any], RecordResult]
+    timed: bool = False  # call applies record_timeout itself
 
 
 def _raw(record: Any) -> Any:
@@ -330,7 +340,7 @@ class _Processor:
             cleanup_allowance=self._cleanup_allowance(),
         )
         batch.deadline = deadline
-        step, concurrency, inline, on_success = self._step(batch)
+        step, concurrency, inline, on_success, timed = self._step(batch)
         source = self.source
         keys = None
         if self.ordered and source is not None:
@@ -342,25 +352,16 @@ class _Processor:
             stop=self._stop,
             deadline=None if deadline is None else deadline.batch_end,
             deadline_text="" if deadline is None else deadline.describe(),
-            item_timeout=self.record_timeout,
+            item_timeout=None if timed else self.record_timeout,
             sync_step=inline,
         )
-        try:
-            return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
-        finally:
-            self._after_records(batch)
+        return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
 
-    def _step(
-        self, batch: Batch
-    ) -> tuple[Callable[[Any], Any], int, bool, Callable[[int, Any, Any], RecordResult]]:
-        """The engine's step for each record: here, the subclass's ``_process_record``;
-        returns (step, concurrency, whether it runs inline, the success callback)."""
+    def _step(self, batch: Batch) -> Step:
+        """The engine's step for each record: here, the subclass's ``_process_record``."""
         inline = self._sync_hooks
         concurrency = 1 if inline else self.max_concurrency
-        return self._process_record, concurrency, inline, self._custom_outcome(batch)
-
-    def _after_records(self, batch: Batch) -> None:
-        """Called when the records are done, however they ended."""
+        return Step(self._process_record, concurrency, inline, self._custom_outcome(batch))
 
     def _cleanup_allowance(self) -> float:
         """Seconds ``_clean`` needs before it can start (delete mode: making the SQS
@@ -613,6 +614,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
                 lambda_context=batch.context,
                 max_concurrency=self.max_concurrency,
                 threads=self._threads,
+                timeout=self.record_timeout,
                 convert=self._convert(),
             )
         return call
@@ -632,13 +634,11 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             return self.failure_handler(record, exc)
         return self.success_handler(record, result)
 
-    def _step(
-        self, batch: Batch
-    ) -> tuple[Callable[[Any], Any], int, bool, Callable[[int, Any, Any], RecordResult]]:
+    def _step(self, batch: Batch) -> Step:
         if self._custom_step:  # a subclass customised the per-record step
             return super()._step(batch)
         call = self._handler_call(batch)
-        return call.call, call.concurrency, call.inline, self._on_success(batch)
+        return Step(call.call, call.concurrency, call.inline, self._on_success(batch), call.timed)
 
     def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult]:
         if type(self).success_handler is _Processor.success_handler:
@@ -656,10 +656,3 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             return entry if entry is not None else ("success", value, record)
 
         return on_success
-
-    def _after_records(self, batch: Batch) -> None:
-        threads = self._threads
-        if threads is not None and any(
-            isinstance(exc, DeadlineExceededError) for exc in batch.failures.values()
-        ):
-            threads.discard()
