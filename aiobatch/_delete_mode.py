@@ -63,6 +63,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         deadline_margin: float | None = None,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        log_exception_text: bool = False,
     ) -> None:
         super().__init__(
             max_concurrency=max_concurrency,
@@ -71,6 +72,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
             deadline_margin=deadline_margin,
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
+            log_exception_text=log_exception_text,
         )
         if sqs is not None and (session is not None or config is not None):
             raise TypeError("pass sqs= or session=/config=, not both")
@@ -131,6 +133,12 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         if undeleted:
             summary += f", {len(undeleted)} could not be deleted and will be redelivered too"
         if self.suppress_exception:
+            logger.warning(
+                "suppress_exception=True: %s; the function returns normally, so Lambda "
+                "deletes the whole batch, failed messages included, unless the event "
+                "source mapping reports batch item failures",
+                summary,
+            )
             for message in undeleted:
                 logger.error(
                     "message %s of %s could not be deleted: %s: %s",
@@ -140,4 +148,6 @@ class PartialSQSProcessor(RecordHandlerProcessor):
                     message.message,
                 )
             return
-        raise SQSBatchProcessingError(summary, batch.failed_records(), undeleted)
+        raise SQSBatchProcessingError(
+            summary, batch.failed_records(), undeleted, full_text=self.log_exception_text
+        )

@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from ._exceptions import DeadlineExceededError as DeadlineError
 from ._exceptions import RecordSkippedError as SkippedError
+from ._exceptions import RecordTimeoutError
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -306,7 +307,7 @@ async def _bounded(awaitable: Awaitable[Any], seconds: float | None) -> Any:
     except TimeoutError:
         if not limit.expired():
             raise  # the handler's own TimeoutError
-        raise TimeoutError(
+        raise RecordTimeoutError(
             f"the record handler did not finish within record_timeout={seconds}s"
         ) from None
 

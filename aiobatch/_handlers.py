@@ -16,6 +16,7 @@ from functools import partial
 from inspect import isawaitable
 from typing import Any
 
+from ._exceptions import RecordTimeoutError
 from ._types import RecordHandler
 
 
@@ -135,7 +136,7 @@ def make_call(
             except TimeoutError:
                 if not limit.expired():
                     raise  # the handler's own TimeoutError
-                raise TimeoutError(
+                raise RecordTimeoutError(
                     f"the record handler did not finish within record_timeout={timeout}s"
                 ) from None
             finally:

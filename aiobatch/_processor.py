@@ -28,6 +28,7 @@ from ._exceptions import (
     ExceptionInfo,
     FailedRecord,
     RecordSkippedError,
+    describe,
 )
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
 from ._records import _DictWrapper
@@ -60,6 +61,7 @@ class ProcessorOptions(TypedDict, total=False):
     deadline_margin: float | None
     on_batch_start: BatchStartHook | None
     on_batch_end: BatchEndHook | None
+    log_exception_text: bool
 
 
 def _check_seconds(name: str, value: float | None, *, allow_zero: bool) -> float | None:
@@ -151,8 +153,10 @@ class _Processor:
         deadline_margin: float | None = None,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        log_exception_text: bool = False,
     ) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
+        self.log_exception_text = log_exception_text
         self.record_timeout = _check_seconds("record_timeout", record_timeout, allow_zero=False)
         self.deadline_margin = _check_seconds("deadline_margin", deadline_margin, allow_zero=True)
         self.on_batch_start = _check_hook("on_batch_start", on_batch_start)
@@ -326,8 +330,13 @@ class _Processor:
             return
         try:
             await _maybe_await(hook(argument))
-        except Exception:
-            logger.error("the %s hook raised; the batch is unaffected", name, exc_info=True)
+        except Exception as exc:
+            logger.error(
+                "the %s hook raised %s; the batch is unaffected",
+                name,
+                describe(exc, full=self.log_exception_text),
+                exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
+            )
 
     # -- running the records --
 
@@ -383,13 +392,13 @@ class _Processor:
             # lines eating the time left before Lambda's timeout.
             batch.unfinished_ids.append(self._record_id(record))
         elif logger.isEnabledFor(logging.WARNING):
-            # The traceback only when the logger is at DEBUG: formatting one costs about
-            # 80 us, ten times the rest of the line. It is on the raised error anyway.
+            # The exception's text only with log_exception_text=True: it can hold the
+            # record's data. The traceback (which shows the text) only when the logger is
+            # at DEBUG: formatting one costs about 80 us, ten times the rest of the line.
             logger.warning(
-                "record %s failed: %s: %s",
+                "record %s failed: %s",
                 self._record_id(record),
-                type(exc).__name__,
-                exc,
+                describe(exc, full=self.log_exception_text),
                 exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
             )
 
