@@ -351,14 +351,15 @@ class _Processor:
         batch.deadline = deadline
         step, concurrency, inline, on_success, timed = self._step(batch)
         source = self.source
+        ordered, stop = self._order(batch)
         keys = None
-        if self.ordered and source is not None:
+        if ordered and source is not None:
             order_key = source.order_key
             keys = [order_key(_raw(record)) for record in batch.records]
         plan = Plan(
             concurrency=concurrency,
             keys=keys,
-            stop=self._stop,
+            stop=stop,
             deadline=None if deadline is None else deadline.batch_end,
             deadline_text="" if deadline is None else deadline.describe(),
             item_timeout=None if timed else self.record_timeout,
@@ -371,6 +372,10 @@ class _Processor:
         inline = self._sync_hooks
         concurrency = 1 if inline else self.max_concurrency
         return Step(self._process_record, concurrency, inline, self._custom_outcome(batch))
+
+    def _order(self, batch: Batch) -> tuple[bool, Stop]:
+        """Whether the records of one key run in order, and what a failure stops."""
+        return self.ordered, self._stop
 
     def _cleanup_allowance(self) -> float:
         """Seconds ``_clean`` needs before it can start (delete mode: making the SQS
