@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ._batch import Batch
+from ._engine import Stop
 from ._exceptions import SQSBatchProcessingError, UndeletedMessage
 from ._processor import (
     DEFAULT_MAX_CONCURRENCY,
@@ -28,7 +30,9 @@ class PartialSQSProcessor(RecordHandlerProcessor):
 
     Lambda then redelivers only the failed messages. Needs ``sqs:DeleteMessageBatch``
     on the queue. With every record a success nothing is called (Lambda deletes the
-    batch itself); with every record a failure nothing is deleted.
+    batch itself); with every record a failure nothing is deleted. Records of a FIFO
+    queue run one at a time per message group, in order; after a failure the rest of
+    its group is neither run nor deleted, while other groups go on.
 
     ::
 
@@ -63,6 +67,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         deadline_margin: float | None = None,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        log_exception_text: bool = False,
     ) -> None:
         super().__init__(
             max_concurrency=max_concurrency,
@@ -71,6 +76,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
             deadline_margin=deadline_margin,
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
+            log_exception_text=log_exception_text,
         )
         if sqs is not None and (session is not None or config is not None):
             raise TypeError("pass sqs= or session=/config=, not both")
@@ -85,6 +91,14 @@ class PartialSQSProcessor(RecordHandlerProcessor):
 
     def _parse_records(self, records: Any) -> list[SQSRecord]:
         return list(map(SQSRecord, validate(records, SQS, (RECEIPT_HANDLE, QUEUE_ARN))))
+
+    def _order(self, batch: Batch) -> tuple[bool, Stop]:
+        # A FIFO queue's messages of one group must be handled in order: each group runs
+        # one record at a time, and after a failure the rest of its group does not run
+        # and is not deleted, so it comes back in order. Other groups go on.
+        if any(record.event_source_arn.endswith(".fifo") for record in batch.records):
+            return True, Stop.KEY
+        return super()._order(batch)
 
     def _cleanup_allowance(self) -> float:
         return self.sqs.startup_time()
@@ -131,6 +145,12 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         if undeleted:
             summary += f", {len(undeleted)} could not be deleted and will be redelivered too"
         if self.suppress_exception:
+            logger.warning(
+                "suppress_exception=True: %s; the function returns normally, so Lambda "
+                "deletes the whole batch, failed messages included, unless the event "
+                "source mapping reports batch item failures",
+                summary,
+            )
             for message in undeleted:
                 logger.error(
                     "message %s of %s could not be deleted: %s: %s",
@@ -140,4 +160,6 @@ class PartialSQSProcessor(RecordHandlerProcessor):
                     message.message,
                 )
             return
-        raise SQSBatchProcessingError(summary, batch.failed_records(), undeleted)
+        raise SQSBatchProcessingError(
+            summary, batch.failed_records(), undeleted, full_text=self.log_exception_text
+        )

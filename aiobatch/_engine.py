@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from ._exceptions import DeadlineExceededError as DeadlineError
 from ._exceptions import RecordSkippedError as SkippedError
+from ._exceptions import RecordTimeoutError
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -74,59 +75,97 @@ class _Run(Generic[R, T]):
         self.results: list[T] = [_UNSET] * len(items)  # type: ignore[list-item]
         self.stopped = False  # no further item starts
         self.deadline_hit = False  # the deadline cancelled items under way
+        self.too_close = 0.0  # >0: stopped that long before the deadline (see may_start)
         self.worker_died = False  # a worker ended by a CancelledError of its item's own
         self.failed_keys: set[Hashable] = set()
-        self.running: set[int] = set()  # indices under way (outside the fast path)
-        self.overtaken: set[int] = set()  # under way when the batch stopped on a failure
         self.wake_all: Callable[[], None] = lambda: None  # the scheduler's, when ordered
         self.loop = asyncio.get_running_loop()
+        # Stop.BATCH reports outcomes in input order: the first failure and everything
+        # after it fail, whatever order they finished in (see settle).
+        self.in_order = plan.stop is Stop.BATCH
+        self.finished: dict[int, tuple[Any, bool]] = {}  # done, not yet settled
+        self.next_to_settle = 0
+        self.failed_before = False  # a failure was settled: later items fail too
+        self.longest = 0.0  # the longest inline step so far, in seconds
 
     async def run_one(self, index: int, item: R) -> bool:
-        """Run one item; True when it succeeded.
-
-        With ``Stop.BATCH``, the first failure stops the batch, and the items running
-        at that moment are not finished: whatever they return then, they are reported
-        failed (Lambda's FIFO contract: the failure and everything not yet finished).
-        """
-        self.running.add(index)
+        """Run one item; True when it succeeded."""
         try:
             timeout = self.plan.item_timeout
             if self.plan.sync_step:
+                began = self.loop.time()
                 value = self.step(item)
+                self.longest = max(self.longest, self.loop.time() - began)
                 if value is not None and isawaitable(value):
-                    value = await value  # a plain function that returned a coroutine
-            elif timeout is None:
-                value = await self.step(item)
+                    # A plain function that returned a coroutine: its timeout applies.
+                    value = await _bounded(value, timeout)
             else:
-                limit = asyncio.timeout(timeout)
-                try:
-                    async with limit:
-                        value = await self.step(item)
-                except TimeoutError:
-                    if not limit.expired():
-                        raise  # the handler's own TimeoutError
-                    raise TimeoutError(
-                        f"the record handler did not finish within record_timeout={timeout}s"
-                    ) from None
-            if index in self.overtaken:
-                raise SkippedError(
-                    "finished after an earlier record failed, so reported failed: after "
-                    "the first failure, every record not yet finished is retried"
-                )
-            self.results[index] = self.on_success(index, item, value)
-            return True
+                value = await _bounded(self.step(item), timeout)
         except Exception as exc:
-            if self.plan.stop is Stop.BATCH and not self.stopped:
+            if self.in_order:
                 self.stopped = True
-                self.overtaken = self.running - {index}
+                self.done(index, exc, failed=True)
+            else:
+                self.results[index] = self.on_error(index, item, exc)
+            return False
+        if self.in_order:
+            self.done(index, value, failed=False)
+            return True
+        try:
+            self.results[index] = self.on_success(index, item, value)
+        except Exception as exc:
             self.results[index] = self.on_error(index, item, exc)
             return False
-        finally:
-            self.running.discard(index)
+        return True
+
+    def done(self, index: int, outcome: Any, *, failed: bool) -> None:
+        """Note an item done and settle every item whose turn has come."""
+        self.finished[index] = (outcome, failed)
+        while self.next_to_settle in self.finished:
+            outcome, failed = self.finished.pop(self.next_to_settle)
+            self.settle(self.next_to_settle, outcome, failed)
+            self.next_to_settle += 1
+
+    def settle(self, index: int, outcome: Any, failed: bool) -> None:
+        """Report one item, in input order: a success after a failure is a failure."""
+        item = self.items[index]
+        if failed:
+            self.failed_before = True
+            self.results[index] = self.on_error(index, item, outcome)
+        elif self.failed_before:
+            self.results[index] = self.on_error(
+                index,
+                item,
+                SkippedError(
+                    "finished after an earlier record failed, so reported failed: the "
+                    "first failure and every record after it are retried"
+                ),
+            )
+        else:
+            try:
+                self.results[index] = self.on_success(index, item, outcome)
+            except Exception as exc:
+                self.failed_before = True
+                self.results[index] = self.on_error(index, item, exc)
 
     def past_deadline(self) -> bool:
         deadline = self.plan.deadline
         return deadline is not None and self.loop.time() >= deadline
+
+    def may_start(self) -> bool:
+        """Whether the next item may start: not past the deadline and, for inline plain
+        functions (which nothing can stop once started), not closer to it than the
+        longest step so far."""
+        deadline = self.plan.deadline
+        if deadline is None:
+            return True
+        left = deadline - self.loop.time()
+        if left <= 0:
+            return False
+        if self.plan.sync_step and left < self.longest:
+            self.too_close = self.longest
+            return False
+        return True
 
     async def fast_worker(self, work: enumerate[R]) -> None:
         """The hot path: no per-item timeout, no order, no stopping on a failure."""
@@ -141,12 +180,23 @@ class _Run(Generic[R, T]):
         if deadline is not None:  # on the cheaper clock the loop's time is based on
             deadline -= self.loop.time() - time.monotonic()
         now = time.monotonic
+        began = longest = 0.0
         for index, item in work:
             if self.stopped:
                 return
-            if deadline is not None and now() >= deadline:
-                self.stopped = True
-                return
+            if deadline is not None:
+                # One clock read per item. For inline plain functions, which cannot be
+                # stopped once started, it also measures the previous item, and no item
+                # starts closer to the deadline than the longest so far.
+                moment = now()
+                if sync and began:
+                    longest = max(longest, moment - began)
+                if moment + longest >= deadline:
+                    if moment < deadline:
+                        self.too_close = longest
+                    self.stopped = True
+                    return
+                began = moment
             try:
                 if sync:
                     value = step(item)
@@ -177,7 +227,7 @@ class _Run(Generic[R, T]):
 
     async def unordered_worker(self, work: enumerate[R]) -> None:
         for index, item in work:
-            if self.past_deadline():
+            if not self.may_start():
                 self.stopped = True
             if self.stopped:
                 return
@@ -214,29 +264,52 @@ class _Run(Generic[R, T]):
     def complete(self) -> list[T]:
         results = self.results
         incomplete = self.stopped or self.failed_keys or self.deadline_hit or self.worker_died
-        if not incomplete or _UNSET not in results:
+        if not incomplete or (_UNSET not in results and not self.finished):
             return results
         if self.deadline_hit or self.past_deadline():
             reason: Exception = DeadlineError(self.plan.deadline_text)
+        elif self.too_close:
+            reason = DeadlineError(
+                "not started: the time left before the batch deadline was shorter than the "
+                f"longest record so far ({self.too_close:.3f} s), and a running plain "
+                "function cannot be stopped"
+            )
         elif self.worker_died:
             # A step raised CancelledError on its own (no one cancelled us): its item has
             # no outcome. Never report it, or what did not start, as done.
             raise asyncio.CancelledError("a record handler raised CancelledError")
         else:
             reason = SkippedError("not started: an earlier record failed")
-        for index, result in enumerate(results):
-            if result is _UNSET:
-                item = self.items[index]
-                keys = self.plan.keys
+        keys = self.plan.keys
+        for index in range(len(results)):
+            if index in self.finished:  # in order: done, waiting for an earlier item
+                self.settle(index, *self.finished.pop(index))
+            elif results[index] is _UNSET:
                 if keys is not None and keys[index] in self.failed_keys:
-                    results[index] = self.on_error(
-                        index,
-                        item,
-                        SkippedError("not started: an earlier record of its group failed"),
+                    why: Exception = SkippedError(
+                        "not started: an earlier record of its group failed"
                     )
                 else:
-                    results[index] = self.on_error(index, item, reason)
+                    why = reason
+                self.failed_before = True
+                results[index] = self.on_error(index, self.items[index], why)
         return results
+
+
+async def _bounded(awaitable: Awaitable[Any], seconds: float | None) -> Any:
+    """Await ``awaitable``, for at most ``seconds`` when given."""
+    if seconds is None:
+        return await awaitable
+    limit = asyncio.timeout(seconds)
+    try:
+        async with limit:
+            return await awaitable
+    except TimeoutError:
+        if not limit.expired():
+            raise  # the handler's own TimeoutError
+        raise RecordTimeoutError(
+            f"the record handler did not finish within record_timeout={seconds}s"
+        ) from None
 
 
 async def _pool(make_worker: Callable[[], Awaitable[None]], workers: int) -> None:
@@ -290,7 +363,7 @@ class _Scheduler(Generic[R, T]):
         run = self.run
         stop = run.plan.stop
         while True:
-            if run.past_deadline():
+            if not run.may_start():
                 run.stopped = True
             if run.stopped or self.unstarted == 0:
                 self.wake(len(self.waiters))

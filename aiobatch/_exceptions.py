@@ -11,6 +11,7 @@ The hierarchy::
     │   the exception of one record, never raised out of a run:
     ├── RecordValidationError (ValueError) the record does not fit the processor's model
     ├── RecordSkippedError                 not started because an earlier record failed
+    ├── RecordTimeoutError (TimeoutError)  its handler ran longer than record_timeout
     └── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
 """
 
@@ -54,9 +55,39 @@ class UndeletedMessage:
     sender_fault: bool | None
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def describe(exc: BaseException, *, full: bool = False) -> str:
+    """An exception in one line that cannot carry a record's data, unless ``full``.
+
+    A handler's exception text can hold anything, the record's body included, and what
+    is logged or raised ends up in CloudWatch: by default only the type is shown. The
+    exceptions aiobatch makes say what happened in words of its own, and validation
+    errors (aiobatch's or pydantic's, raised by ``model=`` or by a handler) show where
+    and what kind of error, never the input. ``full=True`` gives ``str(exc)`` too.
+    """
+    name = type(exc).__name__
+    if full:
+        text = str(exc)
+        return f"{name}: {text}" if text else name
+    if isinstance(exc, _OWN_WORDS):
+        return f"{name}: {exc}"
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and hasattr(exc, "title"):  # a pydantic ValidationError
+        try:
+            return f"{name}: {_validation_summary(exc.title, errors(include_input=False))}"
+        except Exception:  # not pydantic after all
+            return name
+    return name
+
+
+def _validation_summary(title: str, errors: Sequence[Any]) -> str:
+    """``N validation error(s) for Title: loc: type; ...``: where and what kind of
+    error; never the input, nor a message a custom validator may have filled with it."""
+    details = "; ".join(
+        f"{'.'.join(str(part) for part in error.get('loc', ())) or '(record)'}: "
+        f"{error.get('type', 'error')}"
+        for error in errors
+    )
+    return f"{len(errors)} validation error(s) for {title}: {details}"
 
 
 class BatchProcessingError(AiobatchError):
@@ -67,9 +98,12 @@ class BatchProcessingError(AiobatchError):
     tuples, as Powertools does.
     """
 
-    def __init__(self, msg: str, failed_records: Sequence[FailedRecord] = ()) -> None:
+    def __init__(
+        self, msg: str, failed_records: Sequence[FailedRecord] = (), *, full_text: bool = False
+    ) -> None:
         self.msg = msg
         self.failed_records: list[FailedRecord] = list(failed_records)
+        self._full_text = full_text  # show the exceptions' texts (log_exception_text=True)
         super().__init__(self._format())
 
     @property
@@ -80,7 +114,10 @@ class BatchProcessingError(AiobatchError):
 
     def _format(self) -> str:
         lines = [self.msg]
-        lines += [f"  record {f.index}: {_describe(f.exception)}" for f in self.failed_records]
+        lines += [
+            f"  record {f.index}: {describe(f.exception, full=self._full_text)}"
+            for f in self.failed_records
+        ]
         return "\n".join(lines)
 
 
@@ -96,9 +133,11 @@ class SQSBatchProcessingError(BatchProcessingError):
         msg: str,
         failed_records: Sequence[FailedRecord] = (),
         undeleted_messages: Sequence[UndeletedMessage] = (),
+        *,
+        full_text: bool = False,
     ) -> None:
         self.undeleted_messages: list[UndeletedMessage] = list(undeleted_messages)
-        super().__init__(msg, failed_records)
+        super().__init__(msg, failed_records, full_text=full_text)
 
     def _format(self) -> str:
         lines = [super()._format()]
@@ -130,6 +169,10 @@ class RecordSkippedError(AiobatchError):
     """A record was not started because an earlier record failed (FIFO, ordered modes)."""
 
 
+class RecordTimeoutError(AiobatchError, TimeoutError):
+    """A record's handler ran longer than ``record_timeout``; it fails alone."""
+
+
 class DeadlineExceededError(AiobatchError, TimeoutError):
     """The batch deadline, taken from the Lambda context, passed before this record
     finished or started; it is reported failed so that it is retried."""
@@ -138,7 +181,7 @@ class DeadlineExceededError(AiobatchError, TimeoutError):
 class RecordValidationError(AiobatchError, ValueError):
     """A record does not fit the processor's ``model``; it fails alone.
 
-    The message and ``errors`` name the fields and what is wrong with them, never
+    The message and ``errors`` name the fields and the kind of error, never
     their values: a record can hold personal data, and this text is logged.
     """
 
@@ -149,9 +192,14 @@ class RecordValidationError(AiobatchError, ValueError):
     @classmethod
     def from_pydantic(cls, exc: Any) -> RecordValidationError:
         errors = exc.errors(include_input=False, include_url=False, include_context=False)
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in error.get('loc', ())) or '(record)'}: "
-            f"{error.get('msg', '')}"
-            for error in errors
-        )
-        return cls(f"{len(errors)} validation error(s) for {exc.title}: {details}", errors)
+        return cls(_validation_summary(exc.title, errors), errors)
+
+
+_OWN_WORDS = (
+    RecordValidationError,
+    RecordSkippedError,
+    RecordTimeoutError,
+    DeadlineExceededError,
+    InvalidEventError,
+)
+"""aiobatch's exceptions of one record, whose texts it writes itself, without data."""

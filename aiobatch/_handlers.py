@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from functools import partial
 from inspect import isawaitable
 from typing import Any
 
+from ._exceptions import RecordTimeoutError
 from ._types import RecordHandler
 
 
@@ -48,19 +50,23 @@ class HandlerCall:
     """How the engine calls the handler for a batch.
 
     ``call(record)`` returns an awaitable, or, when ``inline``, the handler's value
-    itself (a plain ``def`` run on the loop's thread, one at a time).
+    itself (a plain ``def`` run on the loop's thread, one at a time). ``timed`` says
+    that ``call`` applies ``record_timeout`` itself (threads: from when the thread
+    starts, not from when the record was handed over).
     """
 
     call: Callable[[Any], Any]
     concurrency: int
     inline: bool
+    timed: bool = False
 
 
 class ThreadPool:
     """The worker threads of one processor, for ``use_threads=True``.
 
-    Threads abandoned at a deadline may still be running: :meth:`discard` drops the
-    pool so that they do not hold the slots of the next batch, which gets a fresh one.
+    A thread that is abandoned (its record timed out, or the deadline passed) may run
+    on and hold its slot: the pool it ran in is then dropped, and later records go to a
+    fresh one, so that no record ever waits for a slot it will not get.
     """
 
     def __init__(self) -> None:
@@ -74,10 +80,16 @@ class ThreadPool:
             self._size = size
         return pool
 
-    def discard(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+    def abandon(self, pool: ThreadPoolExecutor) -> None:
+        """A thread of ``pool`` is left running: stop using ``pool``."""
+        if self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=False)  # what runs in it finishes; nothing is cancelled
+
+
+def _started(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def make_call(
@@ -87,24 +99,52 @@ def make_call(
     lambda_context: Any,
     max_concurrency: int,
     threads: ThreadPool | None,
+    timeout: float | None = None,
     convert: Callable[[Any], Any] | None = None,
 ) -> HandlerCall:
     """The call of ``handler`` for one batch. ``threads`` runs a plain ``def`` in worker
-    threads; ``convert`` turns a record into the handler's input (a model)."""
+    threads (``timeout`` then applies from when a thread starts on the record);
+    ``convert`` turns a record into the handler's input (a model)."""
     if traits.wants_context:
         handler = partial(handler, lambda_context=lambda_context)
+    timed = False
     if traits.is_async:
         call, concurrency, inline = handler, max_concurrency, False
     elif threads is not None:
-        executor = threads.get(max_concurrency)
         loop = asyncio.get_running_loop()
         sync_handler = handler
 
         async def in_thread(record: Any) -> Any:
-            value = await loop.run_in_executor(executor, sync_handler, record)
-            return await value if isawaitable(value) else value
+            pool = threads.get(max_concurrency)
+            started = loop.create_future()
+            ended = threading.Event()
 
-        call, concurrency, inline = in_thread, max_concurrency, False
+            def run() -> Any:
+                loop.call_soon_threadsafe(_started, started)
+                try:
+                    return sync_handler(record)
+                finally:
+                    ended.set()
+
+            future = loop.run_in_executor(pool, run)
+            try:
+                if timeout is not None:
+                    await started  # the time limit starts with the thread
+                async with asyncio.timeout(timeout) as limit:
+                    value = await future
+                    return await value if isawaitable(value) else value
+            except TimeoutError:
+                if not limit.expired():
+                    raise  # the handler's own TimeoutError
+                raise RecordTimeoutError(
+                    f"the record handler did not finish within record_timeout={timeout}s"
+                ) from None
+            finally:
+                if not ended.is_set():  # timed out or cancelled: the thread runs on
+                    future.cancel()  # (which stops it only if it had not started)
+                    threads.abandon(pool)
+
+        call, concurrency, inline, timed = in_thread, max_concurrency, False, True
     else:
         call, concurrency, inline = handler, 1, True
     if convert is not None:
@@ -113,4 +153,4 @@ def make_call(
         def call(record: Any) -> Any:
             return inner(convert(record))
 
-    return HandlerCall(call, concurrency, inline)
+    return HandlerCall(call, concurrency, inline, timed)

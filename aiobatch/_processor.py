@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypedDict, Unpack
+from typing import Any, ClassVar, NamedTuple, Self, TypedDict, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary
 from ._deadline import Deadline
@@ -28,6 +28,7 @@ from ._exceptions import (
     ExceptionInfo,
     FailedRecord,
     RecordSkippedError,
+    describe,
 )
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
 from ._records import _DictWrapper
@@ -60,6 +61,7 @@ class ProcessorOptions(TypedDict, total=False):
     deadline_margin: float | None
     on_batch_start: BatchStartHook | None
     on_batch_end: BatchEndHook | None
+    log_exception_text: bool
 
 
 def _check_seconds(name: str, value: float | None, *, allow_zero: bool) -> float | None:
@@ -118,6 +120,16 @@ async def _maybe_await(value: Any) -> None:
         await value
 
 
+class Step(NamedTuple):
+    """How the engine runs a batch's records."""
+
+    call: Callable[[Any], Any]
+    concurrency: int
+    inline: bool  # call returns the value, not an awaitable
+    on_success: Callable[[int, Any, Any], RecordResult]
+    timed: bool = False  # call applies record_timeout itself
+
+
 def _raw(record: Any) -> Any:
     return record.raw_event if isinstance(record, _DictWrapper) else record
 
@@ -141,8 +153,10 @@ class _Processor:
         deadline_margin: float | None = None,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        log_exception_text: bool = False,
     ) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
+        self.log_exception_text = log_exception_text
         self.record_timeout = _check_seconds("record_timeout", record_timeout, allow_zero=False)
         self.deadline_margin = _check_seconds("deadline_margin", deadline_margin, allow_zero=True)
         self.on_batch_start = _check_hook("on_batch_start", on_batch_start)
@@ -316,8 +330,13 @@ class _Processor:
             return
         try:
             await _maybe_await(hook(argument))
-        except Exception:
-            logger.error("the %s hook raised; the batch is unaffected", name, exc_info=True)
+        except Exception as exc:
+            logger.error(
+                "the %s hook raised %s; the batch is unaffected",
+                name,
+                describe(exc, full=self.log_exception_text),
+                exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
+            )
 
     # -- running the records --
 
@@ -330,37 +349,33 @@ class _Processor:
             cleanup_allowance=self._cleanup_allowance(),
         )
         batch.deadline = deadline
-        step, concurrency, inline, on_success = self._step(batch)
+        step, concurrency, inline, on_success, timed = self._step(batch)
         source = self.source
+        ordered, stop = self._order(batch)
         keys = None
-        if self.ordered and source is not None:
+        if ordered and source is not None:
             order_key = source.order_key
             keys = [order_key(_raw(record)) for record in batch.records]
         plan = Plan(
             concurrency=concurrency,
             keys=keys,
-            stop=self._stop,
+            stop=stop,
             deadline=None if deadline is None else deadline.batch_end,
             deadline_text="" if deadline is None else deadline.describe(),
-            item_timeout=self.record_timeout,
+            item_timeout=None if timed else self.record_timeout,
             sync_step=inline,
         )
-        try:
-            return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
-        finally:
-            self._after_records(batch)
+        return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
 
-    def _step(
-        self, batch: Batch
-    ) -> tuple[Callable[[Any], Any], int, bool, Callable[[int, Any, Any], RecordResult]]:
-        """The engine's step for each record: here, the subclass's ``_process_record``;
-        returns (step, concurrency, whether it runs inline, the success callback)."""
+    def _step(self, batch: Batch) -> Step:
+        """The engine's step for each record: here, the subclass's ``_process_record``."""
         inline = self._sync_hooks
         concurrency = 1 if inline else self.max_concurrency
-        return self._process_record, concurrency, inline, self._custom_outcome(batch)
+        return Step(self._process_record, concurrency, inline, self._custom_outcome(batch))
 
-    def _after_records(self, batch: Batch) -> None:
-        """Called when the records are done, however they ended."""
+    def _order(self, batch: Batch) -> tuple[bool, Stop]:
+        """Whether the records of one key run in order, and what a failure stops."""
+        return self.ordered, self._stop
 
     def _cleanup_allowance(self) -> float:
         """Seconds ``_clean`` needs before it can start (delete mode: making the SQS
@@ -382,13 +397,13 @@ class _Processor:
             # lines eating the time left before Lambda's timeout.
             batch.unfinished_ids.append(self._record_id(record))
         elif logger.isEnabledFor(logging.WARNING):
-            # The traceback only when the logger is at DEBUG: formatting one costs about
-            # 80 us, ten times the rest of the line. It is on the raised error anyway.
+            # The exception's text only with log_exception_text=True: it can hold the
+            # record's data. The traceback (which shows the text) only when the logger is
+            # at DEBUG: formatting one costs about 80 us, ten times the rest of the line.
             logger.warning(
-                "record %s failed: %s: %s",
+                "record %s failed: %s",
                 self._record_id(record),
-                type(exc).__name__,
-                exc,
+                describe(exc, full=self.log_exception_text),
                 exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
             )
 
@@ -613,6 +628,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
                 lambda_context=batch.context,
                 max_concurrency=self.max_concurrency,
                 threads=self._threads,
+                timeout=self.record_timeout,
                 convert=self._convert(),
             )
         return call
@@ -632,13 +648,11 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             return self.failure_handler(record, exc)
         return self.success_handler(record, result)
 
-    def _step(
-        self, batch: Batch
-    ) -> tuple[Callable[[Any], Any], int, bool, Callable[[int, Any, Any], RecordResult]]:
+    def _step(self, batch: Batch) -> Step:
         if self._custom_step:  # a subclass customised the per-record step
             return super()._step(batch)
         call = self._handler_call(batch)
-        return call.call, call.concurrency, call.inline, self._on_success(batch)
+        return Step(call.call, call.concurrency, call.inline, self._on_success(batch), call.timed)
 
     def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult]:
         if type(self).success_handler is _Processor.success_handler:
@@ -656,10 +670,3 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             return entry if entry is not None else ("success", value, record)
 
         return on_success
-
-    def _after_records(self, batch: Batch) -> None:
-        threads = self._threads
-        if threads is not None and any(
-            isinstance(exc, DeadlineExceededError) for exc in batch.failures.values()
-        ):
-            threads.discard()

@@ -62,6 +62,7 @@ class BatchProcessor(RecordHandlerProcessor):
         deadline_margin: float | None = None,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        log_exception_text: bool = False,
     ) -> None:
         if not isinstance(event_type, EventType):
             raise TypeError(f"event_type must be an EventType, got {event_type!r}")
@@ -72,6 +73,7 @@ class BatchProcessor(RecordHandlerProcessor):
             deadline_margin=deadline_margin,
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
+            log_exception_text=log_exception_text,
         )
         self.event_type = event_type
         self.source = SOURCES[event_type]
@@ -128,6 +130,7 @@ class BatchProcessor(RecordHandlerProcessor):
             raise BatchProcessingError(
                 f"All {len(failed)} records failed processing; Lambda will retry the batch.",
                 batch.failed_records(),
+                full_text=self.log_exception_text,
             )
 
 
@@ -159,6 +162,7 @@ class SqsFifoPartialProcessor(BatchProcessor):
         raise_on_entire_batch_failure: bool = True,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        log_exception_text: bool = False,
     ) -> None:
         super().__init__(
             EventType.SQS,
@@ -171,6 +175,7 @@ class SqsFifoPartialProcessor(BatchProcessor):
             deadline_margin=deadline_margin,
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
+            log_exception_text=log_exception_text,
         )
         self.skip_group_on_error = skip_group_on_error
         self._stop = Stop.KEY if skip_group_on_error else Stop.BATCH

@@ -72,6 +72,32 @@ def run_sync(
         async def main() -> T:
             return await fn(*args, **kwargs)
 
-        return runner.run(main())
+        try:
+            return runner.run(main())
+        except BaseException:
+            _cancel_leftovers(runner.get_loop())
+            raise
     finally:
         _busy.release()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and finish the tasks a call left behind on the shared loop.
+
+    ``KeyboardInterrupt`` or ``SystemExit`` raised in a task leaves the loop at once,
+    with the call's other tasks still pending: they would run during the next call and
+    could even raise in it. Nothing of a call may outlive it.
+    """
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not leftovers:
+        return
+    for task in leftovers:
+        task.cancel()
+    gathered = asyncio.gather(*leftovers, return_exceptions=True)
+    while True:
+        try:
+            loop.run_until_complete(gathered)
+            return
+        except BaseException:  # another interrupt while they unwind: keep unwinding
+            if gathered.done():
+                return

@@ -64,6 +64,23 @@ class Unconfirmed:
     sender_fault: bool | None
 
 
+_THROTTLING_CODES = frozenset(
+    {"RequestThrottled", "Throttling", "ThrottlingException", "RequestThrottledException"}
+)
+
+
+def throttled(exc: Exception) -> bool:
+    """Whether a botocore ``ClientError`` says the request was throttled.
+
+    botocore retries SQS's ``RequestThrottled`` itself, but an answer in SQS's
+    query-compatible form (``x-amzn-query-error: AWS.SimpleQueueService.RequestThrottled;
+    Sender``) gets the prefixed code, which botocore does not know as throttling.
+    """
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return isinstance(code, str) and code.rsplit(".", 1)[-1] in _THROTTLING_CODES
+
+
 def retry_delay(attempt: int) -> float:
     """Full-jitter exponential backoff before entry retry number ``attempt`` (from 1)."""
     return random.uniform(0, RETRY_BASE_DELAY * 2 ** (attempt - 1))
@@ -126,10 +143,15 @@ class BatchCaller:
             self.calls += 1
             # botocore retries throttling, 5xx and connection errors itself; what it
             # still raises reaches _call_error with the entries left pending.
-            response = await method(
-                QueueUrl=url,
-                Entries=[{"Id": entry.id, **entry.fields} for entry in call.pending.values()],
-            )
+            try:
+                response = await method(
+                    QueueUrl=url,
+                    Entries=[{"Id": entry.id, **entry.fields} for entry in call.pending.values()],
+                )
+            except Exception as exc:
+                if attempt < ENTRY_RETRIES and throttled(exc):
+                    continue
+                raise
             confirmed = {entry.get("Id") for entry in response.get("Successful", ())}
             failed = {entry.get("Id"): entry for entry in response.get("Failed", ())}
             retry: dict[str, Entry] = {}

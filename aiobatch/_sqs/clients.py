@@ -7,7 +7,9 @@ partial-response path never pays for it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,29 +35,43 @@ def default_config(user_config: Any = None) -> Any:
     return config if user_config is None else config.merge(user_config)
 
 
+class _LoopClients:
+    """The clients made on one event loop, and what closes them."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Any] = {}
+        self.lock = asyncio.Lock()
+        self.closer = _close_at_shutdown(self.clients)
+        # Held until its loop shuts down: dropped with its owner, the generator would
+        # be finalised on a loop that may never run again, leaving clients open.
+        _closers[id(self.clients)] = self.closer
+        _loops_of[id(self.clients)] = (weakref.ref(asyncio.get_running_loop()), self.clients)
+
+
 class SQSClients:
     """aioboto3 SQS clients, one per region, cached for the event loop that made them.
 
-    Clients are bound to their event loop. The cache is dropped when the loop changes,
-    and closed when its loop shuts down: an async generator left suspended on the loop
-    is finalised by ``loop.shutdown_asyncgens()``, which ``asyncio.run`` and
+    Clients are bound to their event loop, so each loop has its own (kept while the loop
+    lives: switching between ``asyncio.run`` and the sync facade reuses the clients of
+    each). They are closed when their loop shuts down: an async generator left suspended
+    on the loop is finalised by ``loop.shutdown_asyncgens()``, which ``asyncio.run`` and
     ``asyncio.Runner.close`` (the sync facade's, at process exit) both call.
-    :meth:`aclose` closes them earlier, for long-running use.
+    :meth:`aclose` closes the running loop's clients earlier, for long-running use.
     """
 
     def __init__(self, session: Any = None, config: Any = None) -> None:
         self._session = session
         self._user_config = config
         self._config: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._clients: dict[str, Any] = {}
-        self._lock: asyncio.Lock | None = None
-        self._closer: AsyncIterator[None] | None = None
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
+            weakref.WeakKeyDictionary()
+        )
         self.created = 0
 
     def ready(self) -> bool:
         """Whether a client is made on the running loop."""
-        return bool(self._clients) and self._loop is asyncio.get_running_loop()
+        state = self._loops.get(asyncio.get_running_loop())
+        return state is not None and bool(state.clients)
 
     @property
     def max_pool_connections(self) -> int:
@@ -69,36 +85,24 @@ class SQSClients:
     async def get(self, region: str) -> Any:
         """The client for ``region`` on the running loop, made on first use."""
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            await self._bind(loop)
-        client = self._clients.get(region)
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _LoopClients()
+            await anext(state.closer)
+        client = state.clients.get(region)
         if client is None:
-            assert self._lock is not None
-            async with self._lock:
-                client = self._clients.get(region)
+            async with state.lock:
+                client = state.clients.get(region)
                 if client is None:
                     client = await self._make(region)
-                    self._clients[region] = client
+                    state.clients[region] = client
         return client
 
     async def aclose(self) -> None:
         """Close the clients made on the running loop now; the next call makes new ones."""
-        closer, self._closer = self._closer, None
-        if closer is not None and self._loop is asyncio.get_running_loop():
-            self._loop = None
-            await closer.aclose()  # type: ignore[attr-defined]
-
-    async def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Clients of another loop cannot be closed from this one; that loop's own
-        # shutdown closes them.
-        self._loop = loop
-        self._clients = {}
-        self._lock = asyncio.Lock()
-        self._closer = closer = _close_at_shutdown(self._clients)
-        # Held here until its loop shuts down: dropped with its owner, the generator
-        # would be finalised on a loop that may never run again, leaving clients open.
-        _closers[id(self._clients)] = closer
-        await anext(closer)
+        state = self._loops.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.closer.aclose()  # type: ignore[attr-defined]
 
     async def _make(self, region: str) -> Any:
         session = self._session
@@ -114,6 +118,32 @@ class SQSClients:
 
 
 _closers: dict[int, AsyncIterator[None]] = {}
+_loops_of: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], dict[str, Any]]] = {}
+
+
+@atexit.register
+def _close_orphans() -> None:
+    """At exit, close the clients of loops that were closed without shutting down their
+    async generators (``loop.close()`` alone), which would otherwise never be closed."""
+    orphans: list[Any] = []
+    for key, (loop_ref, clients) in list(_loops_of.items()):
+        loop = loop_ref()
+        if clients and (loop is None or loop.is_closed()):
+            orphans.extend(clients.values())
+            clients.clear()
+            _loops_of.pop(key, None)
+            _closers.pop(key, None)
+    if not orphans:
+        return
+
+    async def close_all() -> None:
+        for client in orphans:
+            try:
+                await client.close()
+            except Exception:  # its transports died with their loop: nothing to wait for
+                logger.debug("closing an orphaned SQS client failed", exc_info=True)
+
+    asyncio.run(close_all())
 
 
 async def _close_at_shutdown(clients: dict[str, Any]) -> AsyncIterator[None]:
@@ -121,6 +151,7 @@ async def _close_at_shutdown(clients: dict[str, Any]) -> AsyncIterator[None]:
         yield
     finally:
         _closers.pop(id(clients), None)
+        _loops_of.pop(id(clients), None)
         for client in list(clients.values()):
             try:
                 await client.close()
