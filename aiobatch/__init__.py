@@ -1,6 +1,8 @@
 """aiobatch: async-first partial batch processing for AWS Lambda."""
 
 import contextlib
+import importlib
+from typing import TYPE_CHECKING
 
 from ._batch import Batch, BatchState, BatchSummary
 from ._compat import AsyncBatchProcessor, DynamoDBRecord, async_process_partial_response
@@ -40,7 +42,6 @@ from ._records import (
 )
 from ._response_mode import BatchProcessor, SqsFifoPartialProcessor
 from ._sources import EventType
-from ._sqs import AioSQSActions, SQSActions
 from ._types import (
     FailureResponse,
     LambdaContext,
@@ -101,10 +102,32 @@ __all__ = [
     "process_partial_response",
 ]
 
-# Show public classes as aiobatch.X (in reprs, tracebacks and docs), not where they live.
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("aiobatch."):
+_LAZY = {"AioSQSActions": "._sqs", "SQSActions": "._sqs"}
+"""Names of the SQS layer, imported on first use: only delete mode needs it."""
+
+
+def _show_as_ours(obj: object) -> None:
+    """Show a public class as aiobatch.X (in reprs, tracebacks and docs), not where it
+    lives."""
+    if getattr(obj, "__module__", "").startswith("aiobatch."):
         with contextlib.suppress(AttributeError, TypeError):  # aliases of builtins
-            _obj.__module__ = "aiobatch"
-del _name, _obj
+            obj.__module__ = "aiobatch"
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aiobatch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    _show_as_ours(value)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from ._sqs import AioSQSActions, SQSActions
+
+for _name in __all__:
+    if _name not in _LAZY:
+        _show_as_ours(globals()[_name])
+del _name

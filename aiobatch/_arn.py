@@ -8,8 +8,8 @@ client's endpoint.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _SQS_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sqs:(?P<region>[a-z]+(?:-[a-z0-9]+)*-\d+):"
@@ -32,8 +32,7 @@ _DNS_SUFFIXES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRef:
+class QueueRef(NamedTuple):
     """A queue named by an ``eventSourceARN``."""
 
     arn: str

@@ -11,9 +11,8 @@ import enum
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._deadline import Deadline
 from ._exceptions import (
@@ -36,8 +35,7 @@ class BatchState(enum.Enum):
     FINISHED = "finished"  # _clean ran (or the block was left): the batch is over
 
 
-@dataclass(frozen=True, slots=True)
-class BatchSummary:
+class BatchSummary(NamedTuple):
     """What happened to one batch; what ``on_batch_end`` hooks receive.
 
     ``failed`` counts every record reported failed, ``unfinished`` (cut short by the
@@ -61,41 +59,68 @@ class BatchSummary:
     """False when processing did not finish (an exception escaped the run)."""
 
 
-@dataclass(eq=False, repr=False)
 class Batch:
     """One batch's records, handler and context, and what became of each record.
 
     Made by ``processor(records, handler, lambda_context)`` or a facade; the
     processor's Powertools-style attributes (``records``, ``success_messages``, ...)
-    read the batch of the caller's run.
+    read the batch of the caller's run. ``failures`` maps the index of each failed
+    record to its exception.
     """
 
-    records: list[Any]
-    handler: RecordHandler
-    context: Any
-    event_type: str | None = None
-    state: BatchState = BatchState.SET_UP
-    deadline: Deadline | None = None
-    results: list[RecordResult] | None = None
-    success_messages: list[Any] = field(default_factory=list)
-    fail_messages: list[Any] = field(default_factory=list)
-    exceptions: list[ExceptionInfo] = field(default_factory=list)
-    failures: dict[int, BaseException] = field(default_factory=dict)
-    """Index of each failed record, and its exception."""
-    unfinished_ids: list[str] = field(default_factory=list)
-    undeleted_messages: list[UndeletedMessage] = field(default_factory=list)
-    deleted: int = 0
-    response: PartialItemFailureResponse = field(
-        default_factory=lambda: PartialItemFailureResponse(batchItemFailures=[])
+    __slots__ = (
+        "context",
+        "deadline",
+        "deleted",
+        "ended_at",
+        "event_type",
+        "exceptions",
+        "fail_messages",
+        "failures",
+        "handler",
+        "handler_call",
+        "handler_failures",
+        "processing_time",
+        "records",
+        "response",
+        "results",
+        "started_at",
+        "state",
+        "success_messages",
+        "undeleted_messages",
+        "unfinished_ids",
     )
-    started_at: float = 0.0
-    processing_time: float = 0.0
-    ended_at: float = 0.0
-    handler_call: Any = None
-    """How the engine calls the handler, worked out once per batch."""
-    handler_failures: dict[int, BaseException] = field(default_factory=dict)
-    """Exceptions given to ``failure_handler``, by ``id(record)``: how a custom
-    ``_process_record`` that returns a failure tuple is matched to its exception."""
+
+    def __init__(
+        self,
+        records: list[Any],
+        handler: RecordHandler,
+        context: Any,
+        event_type: str | None = None,
+    ) -> None:
+        self.records = records
+        self.handler = handler
+        self.context = context
+        self.event_type = event_type
+        self.state = BatchState.SET_UP
+        self.deadline: Deadline | None = None
+        self.results: list[RecordResult] | None = None
+        self.success_messages: list[Any] = []
+        self.fail_messages: list[Any] = []
+        self.exceptions: list[ExceptionInfo] = []
+        self.failures: dict[int, BaseException] = {}
+        self.unfinished_ids: list[str] = []
+        self.undeleted_messages: list[UndeletedMessage] = []
+        self.deleted = 0
+        self.response: PartialItemFailureResponse = {"batchItemFailures": []}
+        self.started_at = 0.0
+        self.processing_time = 0.0
+        self.ended_at = 0.0
+        # How the engine calls the handler, worked out once per batch.
+        self.handler_call: Any = None
+        # Exceptions given to failure_handler, by id(record): how a custom
+        # _process_record that returns a failure tuple is matched to its exception.
+        self.handler_failures: dict[int, BaseException] = {}
 
     def __repr__(self) -> str:
         # Short and free of record data: asyncio puts a task's result in the task's repr,

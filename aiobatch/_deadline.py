@@ -7,8 +7,7 @@ stops a little before the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 RETURN_TIME = 0.1
 """Seconds kept between the end of cleanup and Lambda's timeout, to return."""
@@ -41,8 +40,7 @@ def automatic_margin(remaining: float) -> float:
     return min(max(remaining / 10, 0.25), 3.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
+class Deadline(NamedTuple):
     """When a batch must stop, on the event loop's clock.
 
     ``batch_end``: no record starts after it, and records still running are cut short.

@@ -7,7 +7,7 @@ Lambda then redelivers only the failed messages. The deletes go through an
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._batch import Batch
 from ._engine import Stop
@@ -20,7 +20,9 @@ from ._processor import (
 )
 from ._records import SQSRecord
 from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
-from ._sqs import AioSQSActions, SQSActions
+
+if TYPE_CHECKING:
+    from ._sqs import SQSActions
 
 logger = logging.getLogger("aiobatch")
 
@@ -81,7 +83,12 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         if sqs is not None and (session is not None or config is not None):
             raise TypeError("pass sqs= or session=/config=, not both")
         self.suppress_exception = suppress_exception
-        self.sqs: SQSActions = sqs if sqs is not None else AioSQSActions(session, config)
+        if sqs is None:
+            # The SQS layer is imported only by delete mode, and only when one is made.
+            from ._sqs import AioSQSActions
+
+            sqs = AioSQSActions(session, config)
+        self.sqs: SQSActions = sqs
 
     @property
     def undeleted_messages(self) -> list[UndeletedMessage]:

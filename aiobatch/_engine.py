@@ -98,9 +98,9 @@ class _Run(Generic[R, T]):
                 self.longest = max(self.longest, self.loop.time() - began)
                 if value is not None and isawaitable(value):
                     # A plain function that returned a coroutine: its timeout applies.
-                    value = await _bounded(value, timeout)
+                    value = await bounded(value, timeout)
             else:
-                value = await _bounded(self.step(item), timeout)
+                value = await bounded(self.step(item), timeout)
         except Exception as exc:
             if self.in_order:
                 self.stopped = True
@@ -296,8 +296,9 @@ class _Run(Generic[R, T]):
         return results
 
 
-async def _bounded(awaitable: Awaitable[Any], seconds: float | None) -> Any:
-    """Await ``awaitable``, for at most ``seconds`` when given."""
+async def bounded(awaitable: Awaitable[Any], seconds: float | None) -> Any:
+    """Await ``awaitable``, for at most ``seconds`` when given (``record_timeout``:
+    ``RecordTimeoutError`` when it runs out)."""
     if seconds is None:
         return await awaitable
     limit = asyncio.timeout(seconds)

@@ -11,17 +11,15 @@ import inspect
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from inspect import isawaitable
-from typing import Any
+from typing import Any, NamedTuple
 
-from ._exceptions import RecordTimeoutError
+from ._engine import bounded
 from ._types import RecordHandler
 
 
-@dataclass(frozen=True, slots=True)
-class HandlerTraits:
+class HandlerTraits(NamedTuple):
     """What a handler is, worked out once per handler (``inspect`` is slow)."""
 
     is_async: bool
@@ -45,8 +43,7 @@ def handler_traits(handler: RecordHandler) -> HandlerTraits:
     return HandlerTraits(is_async, wants_context)
 
 
-@dataclass(frozen=True, slots=True)
-class HandlerCall:
+class HandlerCall(NamedTuple):
     """How the engine calls the handler for a batch.
 
     ``call(record)`` returns an awaitable, or, when ``inline``, the handler's value
@@ -127,18 +124,15 @@ def make_call(
                     ended.set()
 
             future = loop.run_in_executor(pool, run)
+
+            async def outcome() -> Any:
+                value = await future
+                return await value if isawaitable(value) else value
+
             try:
                 if timeout is not None:
                     await started  # the time limit starts with the thread
-                async with asyncio.timeout(timeout) as limit:
-                    value = await future
-                    return await value if isawaitable(value) else value
-            except TimeoutError:
-                if not limit.expired():
-                    raise  # the handler's own TimeoutError
-                raise RecordTimeoutError(
-                    f"the record handler did not finish within record_timeout={timeout}s"
-                ) from None
+                return await bounded(outcome(), timeout)
             finally:
                 if not ended.is_set():  # timed out or cancelled: the thread runs on
                     future.cancel()  # (which stops it only if it had not started)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._arn import ARN_SHAPE, parse_sqs_arn
 from ._exceptions import InvalidEventError
@@ -53,8 +52,7 @@ def _json_key(path: tuple[str, ...]) -> Callable[[dict[str, Any]], Hashable | No
     return key
 
 
-@dataclass(frozen=True, slots=True)
-class EventSource:
+class EventSource(NamedTuple):
     """What aiobatch knows of one event source."""
 
     event_type: EventType
@@ -144,8 +142,7 @@ def check_list(records: Any, key: str = "Records") -> list[Any]:
     return records
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """A top-level string field a mode needs on every record, beyond its identifier."""
 
     name: str
