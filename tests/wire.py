@@ -16,7 +16,8 @@ from typing import Any
 import aioboto3
 from aiobotocore.awsrequest import AioAWSResponse
 
-Fault = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+Fault = Callable[[dict[str, Any]], tuple[Any, ...]]
+"""Answers an attempt: (status, body), or (status, body, extra headers)."""
 
 
 class _Body:
@@ -46,9 +47,11 @@ class Wire:
         if fault is None:
             return None
         self.faked += 1
-        status, body = fault(payload)
+        status, body, *extra = fault(payload)
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fake"}
+        for more in extra:
+            headers |= more
         return AioAWSResponse(request.url, status, headers, _Body(data))
 
 
@@ -61,6 +64,15 @@ def session_with(wire: Wire) -> Any:
 
 def throttled(_: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 400, {"__type": "com.amazonaws.sqs#ThrottlingException", "message": "Rate exceeded"}
+
+
+def throttled_query_compatible(_: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Throttling in SQS's query-compatible form, whose code botocore does not retry."""
+    return (
+        400,
+        {"__type": "com.amazonaws.sqs#RequestThrottled", "message": "Rate exceeded"},
+        {"x-amzn-query-error": "AWS.SimpleQueueService.RequestThrottled;Sender"},
+    )
 
 
 def server_error(_: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -20,7 +24,14 @@ from aiobatch._sqs import batch_calls
 from aiobatch.testing import FakeLambdaContext
 from tests.events import bodies
 from tests.moto import MakeQueue, Queue
-from tests.wire import Wire, entry_fails, server_error, session_with, throttled
+from tests.wire import (
+    Wire,
+    entry_fails,
+    server_error,
+    session_with,
+    throttled,
+    throttled_query_compatible,
+)
 
 ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
@@ -69,7 +80,8 @@ async def test_partial_failure_deletes_exactly_the_successes(queue: Queue, wire:
     assert deleted == {event["Records"][i]["receiptHandle"] for i in (0, 2, 4)}
     error = caught.value
     assert "2 of 5 records failed" in str(error)
-    assert "ValueError: order 1 is invalid" in str(error)
+    assert "record 1: ValueError" in str(error)
+    assert "order 1 is invalid" not in str(error)  # exception texts can hold record data
     assert [f.index for f in error.failed_records] == [1, 3]
     assert all(isinstance(f.exception, ValueError) for f in error.failed_records)
     assert error.failed_records[0].exception.__traceback__ is not None
@@ -154,6 +166,88 @@ async def test_throttling_and_server_errors_are_retried(queue: Queue, wire: Wire
     assert len(wire.attempts) == 3  # two faults, then moto answered
     assert caught.value.undeleted_messages == []
     assert queue.remaining_bodies(event) == [bodies(3, fail={2})[2]]
+
+
+async def test_throttling_in_the_query_compatible_form_is_retried(
+    queue: Queue, wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_calls, "RETRY_BASE_DELAY", 0.0)
+    queue.send(bodies(3, fail={2}))
+    event = queue.receive_event(3)
+    wire.faults.extend([throttled_query_compatible] * 2)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert wire.faked == 2
+    assert len(wire.attempts) == 3  # botocore gave up on each at once; aiobatch retried
+    assert caught.value.undeleted_messages == []
+    assert queue.remaining_bodies(event) == [bodies(3, fail={2})[2]]
+
+
+def test_switching_between_asyncio_run_and_the_sync_facade_keeps_one_client_per_loop(
+    queue: Queue, wire: Wire
+) -> None:
+    processor = PartialSQSProcessor(session=session_with(wire), suppress_exception=True)
+
+    async def in_a_loop(event: dict[str, Any]) -> None:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    for n in range(6):
+        queue.send(bodies(2, fail={0}))
+        event = queue.receive_event(2)
+        if n % 2:
+            with processor(event["Records"], handler):
+                processor.process()
+        else:
+            asyncio.run(in_a_loop(event))
+    assert isinstance(processor.sqs, AioSQSActions)
+    # One client for the sync facade's loop, kept; one for each asyncio.run, closed with
+    # its loop. It used to be a new one at every switch, the old ones left open.
+    assert processor.sqs.clients_created == 1 + 3
+
+
+def test_a_loop_closed_without_shutdown_leaves_no_unclosed_client(queue: Queue) -> None:
+    queue.send(bodies(2, fail={0}))
+    event = queue.receive_event(2)
+    script = textwrap.dedent(
+        """
+        import asyncio, json, sys
+        from aiobatch import PartialSQSProcessor
+
+        processor = PartialSQSProcessor(suppress_exception=True)
+
+        def handler(record):
+            if json.loads(record["body"])["fail"]:
+                raise ValueError("bad")
+
+        async def run(event):
+            async with processor(event["Records"], handler):
+                await processor.aprocess()
+
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(run(json.load(sys.stdin)))
+        loop.close()  # without shutdown_asyncgens
+        print(processor.sqs.clients_created)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k == "PATH"}
+    result = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", script],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+    assert "Unclosed" not in result.stderr
+    assert queue.remaining_bodies(event) == [bodies(2, fail={0})[0]]
 
 
 async def test_server_side_entry_failure_is_retried(queue: Queue, wire: Wire) -> None:

@@ -28,6 +28,7 @@ from aiobatch import (
     SQSRecord,
     aprocess_partial_response,
     process_partial_response,
+    testing,
 )
 from aiobatch._deadline import automatic_margin, remaining_seconds
 from aiobatch._sqs.clients import COLD_CLIENT_TIME
@@ -254,3 +255,31 @@ async def test_delete_mode_keeps_time_for_a_cold_client(
         # 1 s left: the margin (automatic: 0.25 s), plus time to make the client.
         assert batch.deadline.lambda_end - batch.deadline.batch_end == pytest.approx(margin + cold)
     assert AioSQSActions().startup_time() == COLD_CLIENT_TIME
+
+
+def positions(response: Any, event: dict[str, Any]) -> list[int]:
+    """The batch positions of the records a response names."""
+    position = {r["messageId"]: i for i, r in enumerate(event["Records"])}
+    return [position[f["itemIdentifier"]] for f in response["batchItemFailures"]]
+
+
+def test_inline_plain_def_stops_starting_records_it_would_not_finish() -> None:
+    """A plain def run inline cannot be interrupted: the last record that fits before
+    the deadline is the last to start, and the call returns in time."""
+
+    def handler(record: SQSRecord) -> None:
+        time.sleep(0.15)
+
+    processor = BatchProcessor(
+        EventType.SQS, deadline_margin=0.1, raise_on_entire_batch_failure=False
+    )
+    context = FakeLambdaContext(1.0)
+    event = testing.sqs_event([str(i) for i in range(10)])
+    response = process_partial_response(event, handler, processor, context)
+    assert context.get_remaining_time_in_millis() > 0  # returned before Lambda's timeout
+    failed = positions(response, event)
+    assert 0 < len(failed) < 10
+    assert failed == list(range(failed[0], 10))
+    reasons = [f.exception for f in processor.failed_records]
+    assert all(isinstance(e, DeadlineExceededError) for e in reasons)
+    assert "longest record so far" in str(reasons[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from aiobatch import (
     SQSBatchProcessingError,
     SQSRecord,
     batch_processor,
+    testing,
 )
 from aiobatch.testing import FakeSQS
 from tests.events import sqs_records
@@ -227,3 +229,108 @@ def test_delete_mode_deletes_exactly_the_successes(
     else:
         asyncio.run(run())
         assert sqs.delete_calls == []
+
+
+def grouped_event(bodies: list[str], groups: str) -> dict[str, Any]:
+    """An SQS FIFO event: record i in message group ``groups[i]``."""
+    return testing.sqs_event(bodies, message_group_id=lambda i: groups[i])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    groups=st.text(alphabet="abc", min_size=1, max_size=10),
+    data=st.data(),
+    concurrency=st.integers(1, 4),
+)
+def test_delete_mode_fifo_runs_groups_in_order_and_deletes_nothing_after_a_failure(
+    groups: str, data: st.DataObject, concurrency: int
+) -> None:
+    fail = data.draw(st.sets(st.integers(0, len(groups) - 1)))
+    yields = data.draw(st.lists(st.integers(0, 3), min_size=len(groups), max_size=len(groups)))
+    event = grouped_event([str(i) for i in range(len(groups))], groups)
+    started: list[int] = []
+
+    async def handler(record: SQSRecord) -> None:
+        n = int(record.body)
+        started.append(n)
+        for _ in range(yields[n]):
+            await asyncio.sleep(0)
+        if n in fail:
+            raise ValueError(n)
+
+    sqs = FakeSQS()
+    processor = PartialSQSProcessor(sqs=sqs, max_concurrency=concurrency)
+
+    async def run() -> None:
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    if fail:
+        with pytest.raises(SQSBatchProcessingError):
+            asyncio.run(run())
+    else:
+        asyncio.run(run())
+    deleted = {int(m.body) for m in sqs.deleted}
+    for group in set(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        ran = [i for i in started if groups[i] == group]
+        assert ran == sorted(ran)  # one at a time, in order
+        first_failure = next((i for i in members if i in fail), None)
+        if first_failure is not None:
+            after = [i for i in members if i > first_failure]
+            assert not set(after) & set(ran)  # nothing after the failure ran...
+            assert not (set(after) | {first_failure}) & deleted  # ...or was deleted
+        if fail:  # the successes are deleted; with none failed, Lambda deletes the batch
+            assert {i for i in members if i not in fail and i in ran} == {
+                i for i in members if i in deleted
+            }
+    if not fail:
+        assert deleted == set()
+
+
+def test_suppressed_failures_are_logged_at_warning(caplog: pytest.LogCaptureFixture) -> None:
+    processor = PartialSQSProcessor(sqs=FakeSQS(), suppress_exception=True)
+
+    def handler(record: SQSRecord) -> None:
+        if record.body == "bad":
+            raise ValueError("x")
+
+    with (
+        caplog.at_level(logging.WARNING, logger="aiobatch"),
+        processor(testing.sqs_event(["ok", "bad"])["Records"], handler),
+    ):
+        processor.process()
+    (line,) = [r.getMessage() for r in caplog.records if "suppress_exception" in r.getMessage()]
+    assert "Lambda deletes the whole batch" in line
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    count=st.integers(1, 12),
+    data=st.data(),
+)
+def test_delete_mode_summary_counts_what_really_happened(count: int, data: st.DataObject) -> None:
+    fail = data.draw(st.sets(st.integers(0, count - 1), min_size=1))
+    undeletable = data.draw(st.sets(st.integers(0, count - 1)))
+    event = testing.sqs_event([str(i) for i in range(count)])
+    records = event["Records"]
+    sqs = FakeSQS(undeletable={records[i]["messageId"] for i in undeletable})
+    processor = PartialSQSProcessor(sqs=sqs)
+
+    def handler(record: SQSRecord) -> None:
+        if int(record.body) in fail:
+            raise ValueError("x")
+
+    with pytest.raises(SQSBatchProcessingError) as caught, processor(records, handler):
+        processor.process()
+    successes = count - len(fail)
+    deleted = len(sqs.deleted)
+    not_deleted = successes - deleted
+    text = str(caught.value).splitlines()[0]
+    assert f"{len(fail)} of {count} records failed" in text
+    assert f"{deleted} successful messages were deleted" in text
+    assert len(caught.value.undeleted_messages) == not_deleted
+    if not_deleted:
+        assert f"{not_deleted} could not be deleted" in text
+    else:
+        assert "could not be deleted" not in text

@@ -15,11 +15,13 @@ from aiobatch import (
     BatchProcessor,
     EventType,
     PartialSQSProcessor,
+    RecordTimeoutError,
     RecordValidationError,
     SqsFifoPartialProcessor,
     SQSRecord,
     aprocess_partial_response,
     process_partial_response,
+    testing,
 )
 from aiobatch.testing import FakeLambdaContext
 from tests import events
@@ -216,3 +218,44 @@ async def test_model_validation_failure_never_logs_the_body(
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
         assert "078-05-1120" not in text
+
+
+def positions(response: Any, event: dict[str, Any]) -> list[int]:
+    """The batch positions of the records a response names."""
+    position = {r["messageId"]: i for i, r in enumerate(event["Records"])}
+    return [position[f["itemIdentifier"]] for f in response["batchItemFailures"]]
+
+
+def test_threads_timing_out_never_starve_later_records_or_the_next_invocation() -> None:
+    release = threading.Event()
+
+    def handler(record: SQSRecord) -> None:
+        if record.body == "stuck":
+            release.wait(10)
+
+    processor = BatchProcessor(
+        EventType.SQS, use_threads=True, max_concurrency=2, record_timeout=0.2
+    )
+    try:
+        event = testing.sqs_event(["stuck", "stuck", "a", "b", "c", "d"])
+        response = process_partial_response(event, handler, processor)
+        assert positions(response, event) == [0, 1]
+        assert all(isinstance(f.exception, RecordTimeoutError) for f in processor.failed_records)
+        later = testing.sqs_event(["e", "f", "g"])
+        assert process_partial_response(later, handler, processor) == {"batchItemFailures": []}
+    finally:
+        release.set()
+
+
+async def test_plain_function_returning_a_coroutine_obeys_record_timeout() -> None:
+    async def slow() -> None:
+        await asyncio.sleep(5)
+
+    processor = BatchProcessor(
+        EventType.SQS, record_timeout=0.05, raise_on_entire_batch_failure=False
+    )
+    response = await aprocess_partial_response(
+        testing.sqs_event(["a"]), lambda r: slow(), processor
+    )
+    assert len(response["batchItemFailures"]) == 1
+    assert isinstance(processor.failed_records[0].exception, RecordTimeoutError)

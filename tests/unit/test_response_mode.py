@@ -19,13 +19,16 @@ from aiobatch import (
     EventType,
     KinesisStreamRecord,
     PartialItemFailureResponse,
+    PartialSQSProcessor,
     RecordSkippedError,
     SqsFifoPartialProcessor,
     SQSRecord,
     aprocess_partial_response,
     async_process_partial_response,
     process_partial_response,
+    testing,
 )
+from aiobatch.testing import FakeSQS
 from tests import events
 from tests.events import failures, identifier, payload
 
@@ -472,3 +475,80 @@ def test_nothing_lost_and_order_kept(
     assert [r[1] for r in results if r[0] == "success"] == [
         n for n in range(count) if n not in fail
     ]
+
+
+def grouped_event(bodies: list[str], groups: str) -> dict[str, Any]:
+    """An SQS FIFO event: record i in message group ``groups[i]``."""
+    return testing.sqs_event(bodies, message_group_id=lambda i: groups[i])
+
+
+def positions(response: Any, event: dict[str, Any]) -> list[int]:
+    """The batch positions of the records a response names."""
+    position = {r["messageId"]: i for i, r in enumerate(event["Records"])}
+    return [position[f["itemIdentifier"]] for f in response["batchItemFailures"]]
+
+
+@pytest.mark.parametrize("skip_group", [False, True])
+async def test_fifo_success_before_the_first_failure_in_input_order_is_a_success(
+    skip_group: bool,
+) -> None:
+    event = grouped_event(["0", "1", "2", "3"], "abab")
+    fails_first = asyncio.Event()
+    order: list[str] = []
+
+    async def handler(record: SQSRecord) -> None:
+        if record.body == "0":  # earlier in input order, still running when 1 fails
+            await fails_first.wait()
+            order.append("0 done")
+            return
+        if record.body == "1":
+            order.append("1 failed")
+            fails_first.set()
+            raise ValueError("one")
+
+    processor = SqsFifoPartialProcessor(skip_group_on_error=skip_group, max_concurrency=2)
+    response = await aprocess_partial_response(event, handler, processor)
+    assert order == ["1 failed", "0 done"]
+    assert [r.body for r in processor.success_messages][:1] == ["0"]
+    if skip_group:
+        assert positions(response, event) == [1, 3]  # only group b from its failure on
+    else:
+        assert positions(response, event) == [1, 2, 3]
+
+
+async def test_stream_stop_on_first_failure_reports_from_the_lowest_failure() -> None:
+    event = testing.kinesis_event([{"n": n} for n in range(4)])
+    release = asyncio.Event()
+
+    async def handler(record: Any) -> None:
+        n = record.kinesis.data_as_json()["n"]
+        if n == 0:
+            await release.wait()
+        if n == 1:
+            release.set()
+            raise ValueError("one")
+
+    processor = BatchProcessor(
+        EventType.KinesisDataStreams, stop_on_first_failure=True, max_concurrency=2
+    )
+    response = await aprocess_partial_response(event, handler, processor)
+    sequence = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    assert response["batchItemFailures"] == [{"itemIdentifier": s} for s in sequence[1:]]
+
+
+async def test_ordered_dynamodb_accepts_keys_of_every_type() -> None:
+    keys: list[dict[str, Any]] = [{"pk": b"\x00bin"}, {"pk": 7}, {"pk": "s", "sk": 1.5}, {"pk": 7}]
+    event = testing.dynamodb_event(testing.dynamodb_record(keys=k, new_image=k) for k in keys)
+    seen: list[Any] = []
+    processor = BatchProcessor(EventType.DynamoDBStreams, ordered=True, stop_on_first_failure=True)
+    response = await aprocess_partial_response(event, seen.append, processor)
+    assert response == {"batchItemFailures": []}
+    assert len(seen) == 4
+
+
+def test_process_partial_response_refuses_delete_mode_before_any_handler() -> None:
+    ran: list[Any] = []
+    delete_mode: Any = PartialSQSProcessor(sqs=FakeSQS())
+    with pytest.raises(TypeError, match="PartialSQSProcessor deletes messages itself"):
+        process_partial_response(testing.sqs_event(["a"]), ran.append, delete_mode)
+    assert ran == []

@@ -15,6 +15,7 @@ from aiobatch import (
     SQSRecord,
     SyncInAsyncError,
     process_partial_response,
+    testing,
 )
 from tests import events
 
@@ -82,3 +83,24 @@ def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
         release.set()
         thread.join(10)
     assert outcome["first"] == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize("escape", [SystemExit, KeyboardInterrupt])
+def test_an_escape_from_one_handler_leaves_nothing_for_the_next_invocation(
+    escape: type[BaseException],
+) -> None:
+    processor = BatchProcessor(EventType.SQS)
+    ran: list[str] = []
+
+    async def handler(record: SQSRecord) -> None:
+        if record.body == "exit":
+            raise escape()
+        await asyncio.sleep(0.01)
+        ran.append(record.body)
+
+    with pytest.raises(escape):
+        process_partial_response(testing.sqs_event(["a", "exit", "b"]), handler, processor)
+    ran.clear()
+    response = process_partial_response(testing.sqs_event(["c"]), handler, processor)
+    assert response == {"batchItemFailures": []}
+    assert ran == ["c"]
