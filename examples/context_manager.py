@@ -77,6 +77,13 @@ def main() -> None:
         assert left == [2, 4], "the new orders are deleted, the invalid ones stay"
         assert len(processor.failed_records) == 2, "each run starts with a clean slate"
 
+        # Every order valid: the handler returns plain JSON, and deletes nothing itself
+        # (Lambda deletes the batch when the function returns normally).
+        valid = sqs.create_queue("valid-orders")
+        valid.send([{"id": n, "quantity": 1} for n in range(9, 12)])
+        left = invoke(sqs, valid, valid.receive_event(3), "Third invocation, every order valid")
+        assert left == [9, 10, 11], "all succeeded: aiobatch deletes nothing, Lambda does"
+
 
 if __name__ == "__main__":
     main()

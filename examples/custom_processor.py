@@ -115,6 +115,11 @@ def main() -> None:
             print(f"  {person}: age {age}")
         assert stored == [("p1", 35), ("p2", 24), ("p4", 50)], "only the successes are stored"
 
+        valid = sqs.create_queue("valid-people")
+        valid.send([{"id": "p5", "born": 2010}])
+        response = lambda_handler(valid.receive_event(1), FakeLambdaContext())
+        print(f"Every record valid: the handler returned {response}")
+
 
 if __name__ == "__main__":
     main()

@@ -51,6 +51,11 @@ def main() -> None:
         print(f"Left on the queue for redelivery: orders {sorted(ids[m] for m in left)}")
         assert sorted(ids[m] for m in left) == [3, 7], "only the failed orders may stay"
 
+        valid = sqs.create_queue("valid-orders")
+        valid.send([{"id": n, "quantity": 1} for n in range(10, 13)])
+        response = lambda_handler(valid.receive_event(3), FakeLambdaContext())
+        print(f"A batch of valid orders: the handler returned {response}; Lambda deletes it.")
+
 
 if __name__ == "__main__":
     main()

@@ -45,3 +45,51 @@ def test_example_runs_cleanly(script: str) -> None:
     assert done.stdout, report
     for sign in ("Traceback", "Unclosed", "ResourceWarning"):
         assert sign not in done.stderr, report
+
+
+CHECKED_MAIN = """
+import importlib, inspect, json, sys
+
+sys.path.insert(0, ".")
+module = importlib.import_module(sys.argv[1])
+returned = []
+
+def check(value):
+    json.dumps(value)  # what Lambda does with the return value: must not raise
+    returned.append(value)
+    return value
+
+def checked(handler):
+    if inspect.iscoroutinefunction(handler):
+        async def checked_call(*args, **kwargs):
+            return check(await handler(*args, **kwargs))
+    else:
+        def checked_call(*args, **kwargs):
+            return check(handler(*args, **kwargs))
+    return checked_call
+
+# Every Lambda handler of the example (lambda_handler, and any other *_handler taking
+# (event, context)), wrapped so that what it returns goes through json.dumps.
+for name, value in list(vars(module).items()):
+    if name.endswith("handler") and name != "record_handler" and callable(value):
+        if list(inspect.signature(value).parameters)[:2] == ["event", "context"]:
+            setattr(module, name, checked(value))
+module.main()
+assert returned, "main() never saw a Lambda handler return"
+"""
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_lambda_handler_returns_what_lambda_can_serialise(script: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run(
+        [sys.executable, "-c", CHECKED_MAIN, script.removesuffix(".py")],
+        cwd=EXAMPLES,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
