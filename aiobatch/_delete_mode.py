@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._arn import parse_sqs_arn
 from ._batch import Batch
 from ._engine import Stop
 from ._exceptions import SQSBatchProcessingError, UndeletedMessage
@@ -19,12 +20,22 @@ from ._processor import (
     RecordHandlerProcessor,
 )
 from ._records import SQSRecord
+from ._runner import run_sync
 from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
 
 if TYPE_CHECKING:
     from ._sqs import SQSActions
 
 logger = logging.getLogger("aiobatch")
+
+
+def _queue_url(arn: str) -> str:
+    """The queue's URL on AWS for an undeleted message's report; the ARN if unknown."""
+    queue = parse_sqs_arn(arn)
+    try:
+        return arn if queue is None else queue.public_url()
+    except ValueError:  # an unknown partition
+        return arn
 
 
 class PartialSQSProcessor(RecordHandlerProcessor):
@@ -111,8 +122,14 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         return self.sqs.startup_time()
 
     async def aclose(self) -> None:
-        """Close the SQS clients now (a worker that is done with this processor)."""
+        """Close the SQS clients made on the running event loop now (a worker that is
+        done with this processor); otherwise they close when their loop shuts down."""
         await self.sqs.aclose()
+
+    def close(self) -> None:
+        """Close the clients the sync facade's event loop made (sync code that is done
+        with this processor); otherwise they close at process exit."""
+        run_sync("`await processor.aclose()`", self.aclose)
 
     async def _clean(self) -> None:
         batch = self._require_batch()
@@ -127,7 +144,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         kept = [
             UndeletedMessage(
                 record.message_id,
-                record.event_source_arn,
+                _queue_url(record.event_source_arn),
                 "DuplicateOfFailedMessage",
                 "another copy of this message failed in the same batch",
                 None,
@@ -145,18 +162,18 @@ class PartialSQSProcessor(RecordHandlerProcessor):
                 successes, deadline=None if deadline is None else deadline.cleanup_end
             )
         batch.deleted = len(successes) + len(kept) - len(undeleted)
-        summary = (
-            f"{len(failures)} of {len(records)} records failed and will be redelivered; "
-            f"{batch.deleted} successful messages were deleted"
+        counts = (
+            f"{len(failures)} of {len(records)} records failed; {batch.deleted} successful "
+            "messages were deleted"
         )
         if undeleted:
-            summary += f", {len(undeleted)} could not be deleted and will be redelivered too"
+            counts += f", {len(undeleted)} could not be deleted"
         if self.suppress_exception:
             logger.warning(
-                "suppress_exception=True: %s; the function returns normally, so Lambda "
+                "suppress_exception=True: %s. The function returns normally, so Lambda "
                 "deletes the whole batch, failed messages included, unless the event "
                 "source mapping reports batch item failures",
-                summary,
+                counts,
             )
             for message in undeleted:
                 logger.error(
@@ -168,5 +185,8 @@ class PartialSQSProcessor(RecordHandlerProcessor):
                 )
             return
         raise SQSBatchProcessingError(
-            summary, batch.failed_records(), undeleted, full_text=self.log_exception_text
+            f"{counts}; the failed messages and those not deleted will be redelivered",
+            batch.failed_records(),
+            undeleted,
+            full_text=self.log_exception_text,
         )

@@ -20,6 +20,7 @@ import asyncio
 import enum
 import heapq
 import time
+import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ class Plan:
 
 
 _UNSET: object = object()
+
+_GENERATORS = (types.GeneratorType, types.AsyncGeneratorType)
+
+
+def _not_run() -> TypeError:
+    """What a plain function that returned a generator gets: its body never ran."""
+    return TypeError(
+        "the record handler returned a generator, so its body never ran: a record handler "
+        "must handle the record, not yield"
+    )
 
 
 class _Run(Generic[R, T]):
@@ -96,9 +107,12 @@ class _Run(Generic[R, T]):
                 began = self.loop.time()
                 value = self.step(item)
                 self.longest = max(self.longest, self.loop.time() - began)
-                if value is not None and isawaitable(value):
-                    # A plain function that returned a coroutine: its timeout applies.
-                    value = await bounded(value, timeout)
+                if value is not None:
+                    if isawaitable(value):
+                        # A plain function that returned a coroutine: its timeout applies.
+                        value = await bounded(value, timeout)
+                    elif isinstance(value, _GENERATORS):
+                        raise _not_run()
             else:
                 value = await bounded(self.step(item), timeout)
         except Exception as exc:
@@ -200,8 +214,11 @@ class _Run(Generic[R, T]):
             try:
                 if sync:
                     value = step(item)
-                    if value is not None and isawaitable(value):
-                        value = await value  # a plain function that returned a coroutine
+                    if value is not None:
+                        if isawaitable(value):
+                            value = await value  # a plain function that returned a coroutine
+                        elif isinstance(value, _GENERATORS):
+                            raise _not_run()
                 else:
                     value = await step(item)
                 results[index] = on_success(index, item, value)

@@ -61,15 +61,19 @@ def describe(exc: BaseException, *, full: bool = False) -> str:
     A handler's exception text can hold anything, the record's body included, and what
     is logged or raised ends up in CloudWatch: by default only the type is shown. The
     exceptions aiobatch makes say what happened in words of its own, and validation
-    errors (aiobatch's or pydantic's, raised by ``model=`` or by a handler) show where
-    and what kind of error, never the input. ``full=True`` gives ``str(exc)`` too.
+    errors (aiobatch's or pydantic's, raised by ``model=`` or by a handler) show the
+    kinds of error: not the input, nor the locations, which can hold keys taken from the
+    record. ``full=True`` gives ``str(exc)`` too (for a ``RecordValidationError``, the
+    locations).
     """
     name = type(exc).__name__
     if full:
-        text = str(exc)
+        if isinstance(exc, RecordValidationError):
+            return f"{name}: {_validation_summary(exc.title, exc.errors, locations=True)}"
+        text = text_of(exc)
         return f"{name}: {text}" if text else name
     if isinstance(exc, _OWN_WORDS):
-        return f"{name}: {exc}"
+        return f"{name}: {text_of(exc)}"
     errors = getattr(exc, "errors", None)
     if callable(errors) and hasattr(exc, "title"):  # a pydantic ValidationError
         try:
@@ -79,14 +83,27 @@ def describe(exc: BaseException, *, full: bool = False) -> str:
     return name
 
 
-def _validation_summary(title: str, errors: Sequence[Any]) -> str:
-    """``N validation error(s) for Title: loc: type; ...``: where and what kind of
-    error; never the input, nor a message a custom validator may have filled with it."""
-    details = "; ".join(
-        f"{'.'.join(str(part) for part in error.get('loc', ())) or '(record)'}: "
-        f"{error.get('type', 'error')}"
-        for error in errors
-    )
+def text_of(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the exception cannot be printed: one record's
+    odd exception must never break the batch."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose str() raised>"
+
+
+def _validation_summary(title: str, errors: Sequence[Any], *, locations: bool = False) -> str:
+    """``N validation error(s) for Title: type, ...``: the kinds of error; never the input,
+    nor a message a custom validator may have filled with it. ``locations`` adds where
+    (``body.age: int_parsing``); a location can hold a key taken from the record."""
+    if locations:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ())) or '(record)'}: "
+            f"{error.get('type', 'error')}"
+            for error in errors
+        )
+    else:
+        details = ", ".join(str(error.get("type", "error")) for error in errors)
     return f"{len(errors)} validation error(s) for {title}: {details}"
 
 
@@ -181,18 +198,20 @@ class DeadlineExceededError(AiobatchError, TimeoutError):
 class RecordValidationError(AiobatchError, ValueError):
     """A record does not fit the processor's ``model``; it fails alone.
 
-    The message and ``errors`` name the fields and the kind of error, never
-    their values: a record can hold personal data, and this text is logged.
+    The message names the kinds of error; ``errors`` (pydantic's, without the input)
+    also says where. Neither holds the record's values: a record can hold personal data,
+    and the message is logged.
     """
 
-    def __init__(self, msg: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(self, msg: str, errors: Sequence[dict[str, Any]] = (), title: str = "") -> None:
         self.errors = list(errors)
+        self.title = title
         super().__init__(msg)
 
     @classmethod
     def from_pydantic(cls, exc: Any) -> RecordValidationError:
         errors = exc.errors(include_input=False, include_url=False, include_context=False)
-        return cls(_validation_summary(exc.title, errors), errors)
+        return cls(_validation_summary(exc.title, errors), errors, exc.title)
 
 
 _OWN_WORDS = (

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from inspect import isawaitable
+from types import AsyncGeneratorType, GeneratorType
 from typing import Any, NamedTuple
 
 from ._engine import bounded
@@ -27,7 +28,10 @@ class HandlerTraits(NamedTuple):
 
 
 def handler_traits(handler: RecordHandler) -> HandlerTraits:
-    if inspect.isgeneratorfunction(handler) or inspect.isasyncgenfunction(handler):
+    call = getattr(handler, "__call__", None)  # noqa: B004 - an object with a generator __call__
+    if any(
+        inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn) for fn in (handler, call)
+    ):
         raise TypeError(
             "the record handler is a generator function: calling it would only make a "
             "generator and never run its body. Use a plain function (def or async def) "
@@ -127,6 +131,10 @@ def make_call(
 
             async def outcome() -> Any:
                 value = await future
+                if isinstance(value, GeneratorType | AsyncGeneratorType):
+                    raise TypeError(
+                        "the record handler returned a generator, so its body never ran"
+                    )
                 return await value if isawaitable(value) else value
 
             try:

@@ -29,6 +29,7 @@ from ._exceptions import (
     FailedRecord,
     RecordSkippedError,
     describe,
+    text_of,
 )
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
 from ._records import _DictWrapper
@@ -466,7 +467,11 @@ class _Processor:
         """
         if isinstance(exception, tuple):
             exception = exception[1]
-        entry: FailureResponse = ("fail", f"{type(exception).__name__}:{exception}", record)
+        entry: FailureResponse = (
+            "fail",
+            f"{type(exception).__name__}:{text_of(exception)}",
+            record,
+        )
         batch = self.batch
         if batch is not None:
             batch.exceptions.append((type(exception), exception, exception.__traceback__))
@@ -536,7 +541,7 @@ _LEFT_EARLY = (
 
 
 def _fail_entry(record: Any, exc: BaseException) -> FailureResponse:
-    return ("fail", f"{type(exc).__name__}:{exc}", record)
+    return ("fail", f"{type(exc).__name__}:{text_of(exc)}", record)
 
 
 class AsyncBasePartialProcessor(_Processor, ABC):

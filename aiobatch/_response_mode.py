@@ -142,10 +142,11 @@ class SqsFifoPartialProcessor(BatchProcessor):
     order, and groups run concurrently, at most ``max_concurrency`` records at once
     (``max_concurrency=1`` runs the batch exactly in input order).
 
-    After the first failure no further record starts, and every record not yet finished
-    at that moment is reported failed, even one that completes afterwards, as Lambda's
-    FIFO contract asks. With ``skip_group_on_error=True`` only
-    the rest of the failed record's group is skipped and reported; other groups go on.
+    After the first failure no further record starts, and the response names the first
+    failed record in input order and every record after it, as Lambda's FIFO contract
+    asks: a record after it that was already running may finish, but is reported
+    failed; a record before it that succeeds is a success. With
+    ``skip_group_on_error=True`` the same holds per message group; other groups go on.
     Within a group, no record is ever reported a success after an earlier record of
     that group failed.
     """

@@ -89,7 +89,8 @@ class FakeLambdaContext:
 
     ``timeout`` is the number of seconds left when it is made;
     :meth:`get_remaining_time_in_millis` counts down from it with ``clock``, so a test
-    can pass a fake clock to control the deadline exactly.
+    can pass a fake clock to fix the time left exactly. aiobatch reads it once, when a
+    batch starts, and keeps its deadline on the event loop's own clock from then on.
     """
 
     def __init__(

@@ -210,8 +210,10 @@ async def test_model_validation_failure_never_logs_the_body(
         response = await aprocess_partial_response(event, handler, processor)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     (failed,) = processor.failed_records
-    assert "body" in str(failed.exception)
+    assert "int_parsing" in str(failed.exception)  # what kind of error, not where
     assert "SSN" not in str(failed.exception)
+    assert isinstance(failed.exception, RecordValidationError)
+    assert [e["loc"] for e in failed.exception.errors] == [("body",)]  # where, for code
     assert processor.fail_messages
     for record in caplog.records:
         text = record.getMessage() + (record.exc_text or "")
@@ -259,3 +261,31 @@ async def test_plain_function_returning_a_coroutine_obeys_record_timeout() -> No
     )
     assert len(response["batchItemFailures"]) == 1
     assert isinstance(processor.failed_records[0].exception, RecordTimeoutError)
+
+
+def test_a_callable_object_with_a_generator_call_is_refused() -> None:
+    class Generating:
+        def __call__(self, record: Any) -> Any:
+            yield record
+
+    with pytest.raises(TypeError, match="generator function"):
+        process_partial_response(events.sqs_event(1), Generating(), BatchProcessor(EventType.SQS))
+
+
+@pytest.mark.parametrize("use_threads", [False, True])
+def test_a_plain_function_returning_a_generator_fails_its_record(use_threads: bool) -> None:
+    ran: list[Any] = []
+
+    def generator(record: Any) -> Any:
+        ran.append(record)
+        yield record
+
+    processor = BatchProcessor(
+        EventType.SQS, use_threads=use_threads, raise_on_entire_batch_failure=False
+    )
+    response = process_partial_response(
+        events.sqs_event(2), lambda record: generator(record), processor
+    )
+    assert len(response["batchItemFailures"]) == 2  # never reported a success
+    assert ran == []
+    assert all("generator" in str(f.exception) for f in processor.failed_records)

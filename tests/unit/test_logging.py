@@ -66,3 +66,44 @@ async def test_log_exception_text_shows_the_full_text(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING, logger="aiobatch"):
         await aprocess_partial_response(testing.sqs_event(["a"]), handler, processor)
     assert "ValueError: the whole story" in caplog.records[0].getMessage()
+
+
+async def test_keys_taken_from_the_record_never_reach_the_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A pydantic location can hold a dict key that came from the record."""
+
+    class Record(BaseModel):
+        body: Json[dict[str, int]]
+
+    event = testing.sqs_event([f'{{"{SECRET}": "not a number"}}'])
+    processor = BatchProcessor(EventType.SQS, model=Record)
+    with (
+        caplog.at_level(logging.WARNING, logger="aiobatch"),
+        pytest.raises(BatchProcessingError) as caught,
+    ):
+        await aprocess_partial_response(event, lambda record: None, processor)
+    assert SECRET not in str(caught.value)
+    assert all(SECRET not in r.getMessage() for r in caplog.records)
+    assert "int_parsing" in str(caught.value)
+
+
+async def test_an_exception_that_cannot_be_printed_fails_only_its_record() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("cannot str")
+
+    def handler(record: Any) -> None:
+        if record.body == "bad":
+            raise Unprintable
+
+    for full_text in (False, True):
+        processor = BatchProcessor(
+            EventType.SQS, raise_on_entire_batch_failure=False, log_exception_text=full_text
+        )
+        event = testing.sqs_event(["ok", "bad", "ok"])
+        response = await aprocess_partial_response(event, handler, processor)
+        assert response == {
+            "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
+        }
+        assert len(processor.success_messages) == 2
