@@ -20,6 +20,7 @@ from ._exceptions import (
     SQSBatchProcessingError,
     SyncInAsyncError,
     UndeletedMessage,
+    UnexpectedBatchTypeError,
 )
 from ._facades import (
     aprocess_partial_response,
@@ -94,6 +95,7 @@ __all__ = [
     "SuccessResponse",
     "SyncInAsyncError",
     "UndeletedMessage",
+    "UnexpectedBatchTypeError",
     "__version__",
     "aprocess_partial_response",
     "async_batch_processor",

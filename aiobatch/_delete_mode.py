@@ -24,8 +24,6 @@ from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
 if TYPE_CHECKING:
     from ._sqs import SQSActions
 
-logger = logging.getLogger("aiobatch")
-
 
 class PartialSQSProcessor(RecordHandlerProcessor):
     """Delete mode: when some records fail, delete the successful messages and raise.
@@ -70,6 +68,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
+        logger: logging.Logger | None = None,
     ) -> None:
         super().__init__(
             max_concurrency=max_concurrency,
@@ -79,6 +78,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
+            logger=logger,
         )
         if sqs is not None and (session is not None or config is not None):
             raise TypeError("pass sqs= or session=/config=, not both")
@@ -152,14 +152,14 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         if undeleted:
             summary += f", {len(undeleted)} could not be deleted and will be redelivered too"
         if self.suppress_exception:
-            logger.warning(
+            self.logger.warning(
                 "suppress_exception=True: %s; the function returns normally, so Lambda "
                 "deletes the whole batch, failed messages included, unless the event "
                 "source mapping reports batch item failures",
                 summary,
             )
             for message in undeleted:
-                logger.error(
+                self.logger.error(
                     "message %s of %s could not be deleted: %s: %s",
                     message.message_id,
                     message.queue_url,

@@ -6,6 +6,8 @@ The hierarchy::
     ├── BatchProcessingError               some records failed; carries their exceptions
     │   └── SQSBatchProcessingError        ... in delete mode; also carries undeleted successes
     ├── InvalidEventError (ValueError)     the event or a record is malformed
+    │   └── UnexpectedBatchTypeError       no record list where the processor looks
+    │                                      (also a BatchProcessingError, as in Powertools)
     ├── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
     │
     │   the exception of one record, never raised out of a run:
@@ -159,6 +161,18 @@ class InvalidEventError(AiobatchError, ValueError):
         self.index = index
         self.field = field
         super().__init__(msg)
+
+
+class UnexpectedBatchTypeError(InvalidEventError, BatchProcessingError):
+    """The event holds no record list where the processor looks for one (not a dict, no
+    ``Records``, ``Records`` not a list): not a batch of the processor's type.
+
+    Powertools' name and place in its hierarchy (a :class:`BatchProcessingError`); also
+    an :class:`InvalidEventError`, like every malformed event.
+    """
+
+    def __init__(self, msg: str, *, field: str | None = None) -> None:
+        super().__init__(msg, field=field)  # InvalidEventError, then BatchProcessingError
 
 
 class SyncInAsyncError(AiobatchError, RuntimeError):

@@ -7,6 +7,7 @@ source mapping has ``ReportBatchItemFailures`` on) and Lambda itself deletes the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -51,9 +52,10 @@ class BatchProcessor(RecordHandlerProcessor):
     def __init__(
         self,
         event_type: EventType,
-        *,
         model: Any = None,
         raise_on_entire_batch_failure: bool = True,
+        logger: logging.Logger | None = None,
+        *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         use_threads: bool = False,
         ordered: bool = False,
@@ -74,6 +76,7 @@ class BatchProcessor(RecordHandlerProcessor):
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
+            logger=logger,
         )
         self.event_type = event_type
         self.source = SOURCES[event_type]
@@ -128,7 +131,8 @@ class BatchProcessor(RecordHandlerProcessor):
         }
         if failed and len(failed) == len(records) and self.raise_on_entire_batch_failure:
             raise BatchProcessingError(
-                f"All {len(failed)} records failed processing; Lambda will retry the batch.",
+                f"All records failed processing. {len(failed)} of {len(records)} failed; "
+                "Lambda will retry the batch.",
                 batch.failed_records(),
                 full_text=self.log_exception_text,
             )
@@ -152,9 +156,10 @@ class SqsFifoPartialProcessor(BatchProcessor):
 
     def __init__(
         self,
-        *,
-        skip_group_on_error: bool = False,
         model: Any = None,
+        skip_group_on_error: bool = False,
+        logger: logging.Logger | None = None,
+        *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         use_threads: bool = False,
         record_timeout: float | None = None,
@@ -176,6 +181,7 @@ class SqsFifoPartialProcessor(BatchProcessor):
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
+            logger=logger,
         )
         self.skip_group_on_error = skip_group_on_error
         self._stop = Stop.KEY if skip_group_on_error else Stop.BATCH

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 from ._arn import ARN_SHAPE, parse_sqs_arn
-from ._exceptions import InvalidEventError
+from ._exceptions import InvalidEventError, UnexpectedBatchTypeError
 from ._records import DynamoDBStreamRecord, KinesisStreamRecord, SQSRecord
 
 
@@ -122,18 +122,23 @@ def log_id(record: Any) -> str:
     return value if isinstance(value, str) and value else "?"
 
 
+UNEXPECTED = "Unexpected batch event type. Possible values are: " + ", ".join(
+    event_type.value for event_type in EventType
+)
+
+
 def records_of(event: Any, key: str = "Records") -> list[Any]:
     """The list of records under ``key`` of a Lambda event, checked to be a list."""
     if not isinstance(event, dict):
-        raise InvalidEventError(
-            f"the event must be a dict with a '{key}' list, got {type(event).__name__}",
-            field=key,
-        )
-    try:
-        records = event[key]
-    except KeyError:
-        raise InvalidEventError(f"the event has no '{key}' key", field=key) from None
-    return check_list(records, key)
+        problem = f"the event must be a dict with a '{key}' list, got {type(event).__name__}"
+    elif key not in event:
+        problem = f"the event has no '{key}' key"
+    elif not isinstance(event[key], list):
+        problem = f"'{key}' must be a list, got {type(event[key]).__name__}"
+    else:
+        records: list[Any] = event[key]
+        return records
+    raise UnexpectedBatchTypeError(f"{UNEXPECTED}: {problem}", field=key)
 
 
 def check_list(records: Any, key: str = "Records") -> list[Any]:
