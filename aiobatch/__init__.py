@@ -32,6 +32,7 @@ from ._processor import AsyncBasePartialProcessor, BasePartialProcessor
 from ._records import (
     DynamoDBRecordEventName,
     DynamoDBStreamRecord,
+    KafkaEventRecord,
     KinesisStreamRecord,
     KinesisStreamRecordPayload,
     SQSMessageAttribute,
@@ -45,6 +46,7 @@ from ._response_mode import BatchProcessor, SqsFifoPartialProcessor
 from ._sources import EventType
 from ._types import (
     FailureResponse,
+    KafkaItemIdentifier,
     LambdaContext,
     PartialItemFailure,
     PartialItemFailureResponse,
@@ -73,6 +75,8 @@ __all__ = [
     "FailedRecord",
     "FailureResponse",
     "InvalidEventError",
+    "KafkaEventRecord",
+    "KafkaItemIdentifier",
     "KinesisStreamRecord",
     "KinesisStreamRecordPayload",
     "LambdaContext",

@@ -388,12 +388,9 @@ class _Processor:
         return 0.0
 
     def _record_id(self, record: Any) -> str:
-        """How logs name a record: the identifier ``batchItemFailures`` uses."""
+        """How logs name a record: what ``batchItemFailures`` names it by."""
         source = self.source
-        if source is None:
-            return log_id(_raw(record))
-        value = source.item_id(_raw(record))
-        return value if isinstance(value, str) else "?"
+        return log_id(_raw(record)) if source is None else source.log_name(_raw(record))
 
     def _note_failure(self, batch: Batch, index: int, record: Any, exc: BaseException) -> None:
         batch.failures[index] = exc
