@@ -209,3 +209,55 @@ def test_the_decorator_sees_a_kafka_shaped_event_as_an_unexpected_batch_type() -
     with pytest.raises(UnexpectedBatchTypeError, match="no 'Records' key"):
         decorated(lambda event, context: None)(kafka_event, None)
     assert ran == []
+
+
+def kafka_value(record: Any) -> str:
+    value = str(record.decoded_value.decode("utf-8"))
+    if "fail" in value:
+        raise ValueError("Failed to process record.")
+    return value
+
+
+def test_kafka_through_the_context_manager_with_records_flattened_by_hand() -> None:
+    event = testing.kafka_event(["ok", "fail"])
+    records = [r for topic_records in event["records"].values() for r in topic_records]
+    processor = BatchProcessor(event_type=EventType.Kafka)
+    with processor(records, kafka_value):
+        processor.process()
+    (failure,) = processor.response()["batchItemFailures"]
+    assert failure["itemIdentifier"] == {"partition": "mytopic-0", "offset": records[1]["offset"]}
+
+
+def test_kafka_through_powertools_async_names() -> None:
+    from aiobatch import AsyncBatchProcessor, async_process_partial_response
+
+    async def record_handler(record: Any) -> str:
+        await asyncio.sleep(0)
+        return kafka_value(record)
+
+    event = testing.kafka_event(["ok", "fail"])
+    response = async_process_partial_response(
+        event=event, record_handler=record_handler, processor=AsyncBatchProcessor(EventType.Kafka)
+    )
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        {"partition": "mytopic-0", "offset": event["records"]["mytopic-0"][1]["offset"]}
+    ]
+
+
+def test_kafka_records_from_two_topic_partitions() -> None:
+    event = {
+        "eventSource": "aws:kafka",
+        "records": {
+            "topic1-0": [
+                testing.kafka_record("ok", topic="topic1"),
+                testing.kafka_record("fail", topic="topic1"),
+            ],
+            "topic2-1": [
+                testing.kafka_record("ok", topic="topic2", partition=1),
+                testing.kafka_record("fail", topic="topic2", partition=1),
+            ],
+        },
+    }
+    response = process_partial_response(event, kafka_value, BatchProcessor(EventType.Kafka))
+    partitions = [f["itemIdentifier"]["partition"] for f in response["batchItemFailures"]]  # type: ignore[index]
+    assert partitions == ["topic1-0", "topic2-1"]
