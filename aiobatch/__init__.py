@@ -5,10 +5,20 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._batch import Batch, BatchState, BatchSummary
-from ._compat import AsyncBatchProcessor, DynamoDBRecord, async_process_partial_response
+from ._compat import (
+    DEFAULT_RESPONSE,
+    AsyncBatchProcessor,
+    BasePartialBatchProcessor,
+    BatchTypeModels,
+    DynamoDBRecord,
+    PartialItemFailures,
+    async_process_partial_response,
+    sqs_batch_processor,
+)
 from ._delete_mode import PartialSQSProcessor
 from ._exceptions import (
     AiobatchError,
+    BaseBatchProcessingError,
     BatchProcessingError,
     DeadlineExceededError,
     ExceptionInfo,
@@ -18,6 +28,8 @@ from ._exceptions import (
     RecordTimeoutError,
     RecordValidationError,
     SQSBatchProcessingError,
+    SQSFifoCircuitBreakerError,
+    SQSFifoMessageGroupCircuitBreakerError,
     SyncInAsyncError,
     UndeletedMessage,
     UnexpectedBatchTypeError,
@@ -56,16 +68,20 @@ from ._types import (
 from ._version import __version__
 
 __all__ = [
+    "DEFAULT_RESPONSE",
     "AioSQSActions",
     "AiobatchError",
     "AsyncBasePartialProcessor",
     "AsyncBatchProcessor",
+    "BaseBatchProcessingError",
+    "BasePartialBatchProcessor",
     "BasePartialProcessor",
     "Batch",
     "BatchProcessingError",
     "BatchProcessor",
     "BatchState",
     "BatchSummary",
+    "BatchTypeModels",
     "DeadlineExceededError",
     "DynamoDBRecord",
     "DynamoDBRecordEventName",
@@ -82,6 +98,7 @@ __all__ = [
     "LambdaContext",
     "PartialItemFailure",
     "PartialItemFailureResponse",
+    "PartialItemFailures",
     "PartialSQSProcessor",
     "RecordHandler",
     "RecordSkippedError",
@@ -89,6 +106,8 @@ __all__ = [
     "RecordValidationError",
     "SQSActions",
     "SQSBatchProcessingError",
+    "SQSFifoCircuitBreakerError",
+    "SQSFifoMessageGroupCircuitBreakerError",
     "SQSMessageAttribute",
     "SQSMessageAttributes",
     "SQSRecord",
@@ -106,6 +125,7 @@ __all__ = [
     "async_process_partial_response",
     "batch_processor",
     "process_partial_response",
+    "sqs_batch_processor",
 ]
 
 _LAZY = {"AioSQSActions": "._sqs", "SQSActions": "._sqs"}

@@ -91,6 +91,11 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         self.sqs: SQSActions = sqs
 
     @property
+    def max_message_batch(self) -> int:
+        """How many entries one DeleteMessageBatch call takes: 10 (Powertools' name)."""
+        return 10
+
+    @property
     def undeleted_messages(self) -> list[UndeletedMessage]:
         """Successes of the current batch that could not be deleted."""
         batch = self.batch

@@ -13,6 +13,8 @@ The hierarchy::
     │   the exception of one record, never raised out of a run:
     ├── RecordValidationError (ValueError) the record does not fit the processor's model
     ├── RecordSkippedError                 not started because an earlier record failed
+    │   ├── SQSFifoCircuitBreakerError     ... in a FIFO batch (Powertools' name)
+    │   └── SQSFifoMessageGroupCircuitBreakerError  ... of its message group
     ├── RecordTimeoutError (TimeoutError)  its handler ran longer than record_timeout
     └── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
 """
@@ -187,6 +189,16 @@ class RecordTimeoutError(AiobatchError, TimeoutError):
     """A record's handler ran longer than ``record_timeout``; it fails alone."""
 
 
+class SQSFifoCircuitBreakerError(RecordSkippedError):
+    """A FIFO record not processed (or not counted) because an earlier record of the
+    batch failed. Powertools' name."""
+
+
+class SQSFifoMessageGroupCircuitBreakerError(RecordSkippedError):
+    """A FIFO record not processed because an earlier record of its message group failed
+    (``skip_group_on_error=True``). Powertools' name."""
+
+
 class DeadlineExceededError(AiobatchError, TimeoutError):
     """The batch deadline, taken from the Lambda context, passed before this record
     finished or started; it is reported failed so that it is retried."""
@@ -208,6 +220,9 @@ class RecordValidationError(AiobatchError, ValueError):
         errors = exc.errors(include_input=False, include_url=False, include_context=False)
         return cls(_validation_summary(exc.title, errors), errors)
 
+
+BaseBatchProcessingError = BatchProcessingError
+"""Powertools' name for the base of its batch errors; here the same class."""
 
 _OWN_WORDS = (
     RecordValidationError,

@@ -143,6 +143,8 @@ class _Processor:
     ordered = False
     """Whether records of one key run one at a time, in input order."""
     _stop = Stop.NOTHING
+    _skipped_error: ClassVar[type[Exception]] = RecordSkippedError
+    _group_skipped_error: ClassVar[type[Exception]] = RecordSkippedError
     _sync_hooks: ClassVar[bool] = False
     _alternative = "`await processor.aprocess()` inside `async with`"
 
@@ -369,6 +371,8 @@ class _Processor:
             deadline_text="" if deadline is None else deadline.describe(),
             item_timeout=None if timed else self.record_timeout,
             sync_step=inline,
+            skipped=self._skipped_error,
+            group_skipped=self._group_skipped_error,
         )
         return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
 

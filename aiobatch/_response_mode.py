@@ -12,7 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ._engine import Stop
-from ._exceptions import BatchProcessingError, RecordValidationError
+from ._exceptions import (
+    BatchProcessingError,
+    RecordValidationError,
+    SQSFifoCircuitBreakerError,
+    SQSFifoMessageGroupCircuitBreakerError,
+)
 from ._processor import (
     DEFAULT_MAX_CONCURRENCY,
     BatchEndHook,
@@ -153,6 +158,25 @@ class SqsFifoPartialProcessor(BatchProcessor):
     Within a group, no record is ever reported a success after an earlier record of
     that group failed.
     """
+
+    _skipped_error = SQSFifoCircuitBreakerError
+    _group_skipped_error = SQSFifoMessageGroupCircuitBreakerError
+
+    circuit_breaker_exc = (
+        SQSFifoCircuitBreakerError,
+        SQSFifoCircuitBreakerError("A previous record failed processing"),
+        None,
+    )
+    """Powertools' name: what a record skipped after a failure is reported with."""
+
+    group_circuit_breaker_exc = (
+        SQSFifoMessageGroupCircuitBreakerError,
+        SQSFifoMessageGroupCircuitBreakerError(
+            "A previous record from this message group failed processing"
+        ),
+        None,
+    )
+    """Powertools' name: the same with ``skip_group_on_error=True``."""
 
     def __init__(
         self,

@@ -261,3 +261,97 @@ def test_kafka_records_from_two_topic_partitions() -> None:
     response = process_partial_response(event, kafka_value, BatchProcessor(EventType.Kafka))
     partitions = [f["itemIdentifier"]["partition"] for f in response["batchItemFailures"]]  # type: ignore[index]
     assert partitions == ["topic1-0", "topic2-1"]
+
+
+def test_powertools_names_are_importable_from_aiobatch() -> None:
+    import aiobatch
+
+    assert aiobatch.BaseBatchProcessingError is BatchProcessingError
+    assert issubclass(aiobatch.UnexpectedBatchTypeError, aiobatch.BaseBatchProcessingError)
+    assert issubclass(BatchProcessor, aiobatch.BasePartialBatchProcessor)
+    assert issubclass(aiobatch.AsyncBatchProcessor, aiobatch.BasePartialBatchProcessor)
+    assert aiobatch.DEFAULT_RESPONSE == {"batchItemFailures": []}
+    failure: aiobatch.PartialItemFailures = {"itemIdentifier": "m-1"}
+    assert failure["itemIdentifier"] == "m-1"
+    model: aiobatch.BatchTypeModels = OrderRecord
+    assert model is OrderRecord
+    kafka: aiobatch.KafkaItemIdentifier = {"partition": "t-0", "offset": 1}
+    assert kafka["offset"] == 1
+    assert aiobatch.PartialSQSProcessor(sqs=FakeSQS()).max_message_batch == 10
+
+
+@pytest.mark.parametrize("skip_group", [False, True])
+def test_fifo_skipped_records_get_powertools_circuit_breaker_errors(skip_group: bool) -> None:
+    from aiobatch import SQSFifoCircuitBreakerError, SQSFifoMessageGroupCircuitBreakerError
+
+    event = testing.sqs_event(
+        ['{"ok": false}', '{"ok": true}', '{"ok": true}'], message_group_id="g"
+    )
+    processor = SqsFifoPartialProcessor(skip_group_on_error=skip_group)
+    with pytest.raises(BatchProcessingError):
+        process_partial_response(event, handler, processor)
+    expected = SQSFifoMessageGroupCircuitBreakerError if skip_group else SQSFifoCircuitBreakerError
+    skipped = [f.exception for f in processor.failed_records[1:]]
+    assert [type(e) for e in skipped] == [expected, expected]
+    breaker = processor.group_circuit_breaker_exc if skip_group else processor.circuit_breaker_exc
+    assert breaker[0] is expected
+
+
+def test_v1_sqs_batch_processor_decorator_deletes_the_successes(
+    local_sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiobatch import SQSBatchProcessingError, sqs_batch_processor
+
+    for name, value in local_sqs.env().items():
+        monkeypatch.setenv(name, value)
+    queue = local_sqs.create_queue()
+    queue.send(['{"ok": true}', '{"ok": false}', '{"ok": true}'])
+    event = queue.receive_event(3)
+
+    @sqs_batch_processor(record_handler=handler)
+    def lambda_handler(event: Any, context: Any) -> dict[str, int]:
+        return {"statusCode": 200}
+
+    with pytest.raises(SQSBatchProcessingError) as caught:
+        lambda_handler(event, None)
+    assert len(caught.value.failed_records) == 1
+    assert caught.value.undeleted_messages == []
+    assert queue.drain_bodies() == []  # the failure is in flight; the successes are gone
+
+
+def test_v1_decorator_with_suppress_exception_and_a_boto3_session(
+    local_sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from aiobatch import sqs_batch_processor
+
+    for name, value in local_sqs.env().items():
+        monkeypatch.setenv(name, value)
+    queue = local_sqs.create_queue()
+    queue.send(['{"ok": true}', '{"ok": false}'])
+    event = queue.receive_event(2)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+
+    @sqs_batch_processor(record_handler=handler, boto3_session=session, suppress_exception=True)
+    def lambda_handler(event: Any, context: Any) -> dict[str, int]:
+        return {"statusCode": 200}
+
+    assert lambda_handler(event, None) == {"statusCode": 200}
+
+
+def test_kinesis_zlib_compressed_data_as_json() -> None:
+    import base64
+    import gzip
+    import zlib
+
+    from aiobatch import KinesisStreamRecord
+
+    for packed in (gzip.compress(b'{"logGroup": "g"}'), zlib.compress(b'{"logGroup": "g"}')):
+        record = testing.kinesis_record(b"")
+        record["kinesis"]["data"] = base64.b64encode(packed).decode()
+        assert KinesisStreamRecord(record).kinesis.data_zlib_compressed_as_json() == {
+            "logGroup": "g"
+        }
