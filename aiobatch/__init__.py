@@ -5,10 +5,20 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._batch import Batch, BatchState, BatchSummary
-from ._compat import AsyncBatchProcessor, DynamoDBRecord, async_process_partial_response
+from ._compat import (
+    DEFAULT_RESPONSE,
+    AsyncBatchProcessor,
+    BasePartialBatchProcessor,
+    BatchTypeModels,
+    DynamoDBRecord,
+    PartialItemFailures,
+    async_process_partial_response,
+    sqs_batch_processor,
+)
 from ._delete_mode import PartialSQSProcessor
 from ._exceptions import (
     AiobatchError,
+    BaseBatchProcessingError,
     BatchProcessingError,
     DeadlineExceededError,
     ExceptionInfo,
@@ -18,8 +28,11 @@ from ._exceptions import (
     RecordTimeoutError,
     RecordValidationError,
     SQSBatchProcessingError,
+    SQSFifoCircuitBreakerError,
+    SQSFifoMessageGroupCircuitBreakerError,
     SyncInAsyncError,
     UndeletedMessage,
+    UnexpectedBatchTypeError,
 )
 from ._facades import (
     aprocess_partial_response,
@@ -31,6 +44,7 @@ from ._processor import AsyncBasePartialProcessor, BasePartialProcessor
 from ._records import (
     DynamoDBRecordEventName,
     DynamoDBStreamRecord,
+    KafkaEventRecord,
     KinesisStreamRecord,
     KinesisStreamRecordPayload,
     SQSMessageAttribute,
@@ -44,6 +58,7 @@ from ._response_mode import BatchProcessor, SqsFifoPartialProcessor
 from ._sources import EventType
 from ._types import (
     FailureResponse,
+    KafkaItemIdentifier,
     LambdaContext,
     PartialItemFailure,
     PartialItemFailureResponse,
@@ -53,16 +68,20 @@ from ._types import (
 from ._version import __version__
 
 __all__ = [
+    "DEFAULT_RESPONSE",
     "AioSQSActions",
     "AiobatchError",
     "AsyncBasePartialProcessor",
     "AsyncBatchProcessor",
+    "BaseBatchProcessingError",
+    "BasePartialBatchProcessor",
     "BasePartialProcessor",
     "Batch",
     "BatchProcessingError",
     "BatchProcessor",
     "BatchState",
     "BatchSummary",
+    "BatchTypeModels",
     "DeadlineExceededError",
     "DynamoDBRecord",
     "DynamoDBRecordEventName",
@@ -72,11 +91,14 @@ __all__ = [
     "FailedRecord",
     "FailureResponse",
     "InvalidEventError",
+    "KafkaEventRecord",
+    "KafkaItemIdentifier",
     "KinesisStreamRecord",
     "KinesisStreamRecordPayload",
     "LambdaContext",
     "PartialItemFailure",
     "PartialItemFailureResponse",
+    "PartialItemFailures",
     "PartialSQSProcessor",
     "RecordHandler",
     "RecordSkippedError",
@@ -84,6 +106,8 @@ __all__ = [
     "RecordValidationError",
     "SQSActions",
     "SQSBatchProcessingError",
+    "SQSFifoCircuitBreakerError",
+    "SQSFifoMessageGroupCircuitBreakerError",
     "SQSMessageAttribute",
     "SQSMessageAttributes",
     "SQSRecord",
@@ -94,12 +118,14 @@ __all__ = [
     "SuccessResponse",
     "SyncInAsyncError",
     "UndeletedMessage",
+    "UnexpectedBatchTypeError",
     "__version__",
     "aprocess_partial_response",
     "async_batch_processor",
     "async_process_partial_response",
     "batch_processor",
     "process_partial_response",
+    "sqs_batch_processor",
 ]
 
 _LAZY = {"AioSQSActions": "._sqs", "SQSActions": "._sqs"}

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar
 
-from ._facades import process_partial_response
+from ._delete_mode import PartialSQSProcessor
+from ._facades import batch_processor, process_partial_response
 from ._records import DynamoDBStreamRecord
 from ._response_mode import BatchProcessor
-from ._types import LambdaContext, PartialItemFailureResponse, RecordHandler
+from ._types import (
+    LambdaContext,
+    PartialItemFailure,
+    PartialItemFailureResponse,
+    RecordHandler,
+)
+
+T = TypeVar("T")
+
+BasePartialBatchProcessor = BatchProcessor
+"""Powertools' name for the base of its partial-response processors; here the same."""
+
+BatchTypeModels: TypeAlias = "type[Any] | None"
+"""Powertools' name for what ``model=`` takes: a pydantic model class, or ``None``."""
+
+PartialItemFailures = PartialItemFailure
+"""Powertools' name for one entry of ``batchItemFailures``."""
+
+DEFAULT_RESPONSE: PartialItemFailureResponse = {"batchItemFailures": []}
+"""The response of a batch with no failure (Powertools' name). Do not change it."""
 
 DynamoDBRecord = DynamoDBStreamRecord
 """Powertools' name for :class:`DynamoDBStreamRecord`."""
@@ -38,3 +59,44 @@ def async_process_partial_response(
     loop, ``await aprocess_partial_response(...)`` instead.
     """
     return process_partial_response(event, record_handler, processor, context)
+
+
+def sqs_batch_processor(
+    *,
+    record_handler: RecordHandler,
+    config: Any = None,
+    boto3_session: Any = None,
+    suppress_exception: bool = False,
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """The first generation's decorator (Powertools v1): delete mode, made for you.
+
+    ::
+
+        @sqs_batch_processor(record_handler=record_handler, suppress_exception=True)
+        def lambda_handler(event, context):
+            return {"statusCode": 200}
+
+    Makes one :class:`PartialSQSProcessor` when the handler is decorated (module level:
+    Lambda's init phase), reused by warm invocations. ``config`` is a botocore
+    ``Config``, merged over aiobatch's defaults. ``boto3_session`` is a *sync*
+    ``boto3.Session``, which aiobatch's async clients cannot use: its region and its
+    credentials, frozen as they are when the handler is decorated, make an
+    ``aioboto3.Session``. For credentials that refresh (assumed roles), make the
+    processor yourself with ``PartialSQSProcessor(session=aioboto3.Session(...))``.
+    """
+    session = None
+    if boto3_session is not None:
+        import aioboto3
+
+        credentials = boto3_session.get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        session = aioboto3.Session(
+            region_name=boto3_session.region_name,
+            aws_access_key_id=getattr(frozen, "access_key", None),
+            aws_secret_access_key=getattr(frozen, "secret_key", None),
+            aws_session_token=getattr(frozen, "token", None),
+        )
+    processor = PartialSQSProcessor(
+        config=config, session=session, suppress_exception=suppress_exception
+    )
+    return batch_processor(record_handler=record_handler, processor=processor)

@@ -26,8 +26,6 @@ from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
 if TYPE_CHECKING:
     from ._sqs import SQSActions
 
-logger = logging.getLogger("aiobatch")
-
 
 def _queue_url(arn: str) -> str:
     """The queue's URL on AWS for an undeleted message's report; the ARN if unknown."""
@@ -81,6 +79,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
+        logger: logging.Logger | None = None,
     ) -> None:
         super().__init__(
             max_concurrency=max_concurrency,
@@ -90,6 +89,7 @@ class PartialSQSProcessor(RecordHandlerProcessor):
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
+            logger=logger,
         )
         if sqs is not None and (session is not None or config is not None):
             raise TypeError("pass sqs= or session=/config=, not both")
@@ -100,6 +100,11 @@ class PartialSQSProcessor(RecordHandlerProcessor):
 
             sqs = AioSQSActions(session, config)
         self.sqs: SQSActions = sqs
+
+    @property
+    def max_message_batch(self) -> int:
+        """How many entries one DeleteMessageBatch call takes: 10 (Powertools' name)."""
+        return 10
 
     @property
     def undeleted_messages(self) -> list[UndeletedMessage]:
@@ -169,14 +174,14 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         if undeleted:
             counts += f", {len(undeleted)} could not be deleted"
         if self.suppress_exception:
-            logger.warning(
+            self.logger.warning(
                 "suppress_exception=True: %s. The function returns normally, so Lambda "
                 "deletes the whole batch, failed messages included, unless the event "
                 "source mapping reports batch item failures",
                 counts,
             )
             for message in undeleted:
-                logger.error(
+                self.logger.error(
                     "message %s of %s could not be deleted: %s: %s",
                     message.message_id,
                     message.queue_url,

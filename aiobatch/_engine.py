@@ -54,6 +54,8 @@ class Plan:
     deadline_text: str = "the batch deadline passed"
     item_timeout: float | None = None  # seconds one step may take
     sync_step: bool = False  # step returns its value instead of an awaitable
+    skipped: type[Exception] = SkippedError  # what an item skipped after a failure gets
+    group_skipped: type[Exception] = SkippedError  # ... after a failure of its key
 
 
 _UNSET: object = object()
@@ -150,7 +152,7 @@ class _Run(Generic[R, T]):
             self.results[index] = self.on_error(
                 index,
                 item,
-                SkippedError(
+                self.plan.skipped(
                     "finished after an earlier record failed, so reported failed: the "
                     "first failure and every record after it are retried"
                 ),
@@ -296,14 +298,14 @@ class _Run(Generic[R, T]):
             # no outcome. Never report it, or what did not start, as done.
             raise asyncio.CancelledError("a record handler raised CancelledError")
         else:
-            reason = SkippedError("not started: an earlier record failed")
+            reason = self.plan.skipped("not started: an earlier record failed")
         keys = self.plan.keys
         for index in range(len(results)):
             if index in self.finished:  # in order: done, waiting for an earlier item
                 self.settle(index, *self.finished.pop(index))
             elif results[index] is _UNSET:
                 if keys is not None and keys[index] in self.failed_keys:
-                    why: Exception = SkippedError(
+                    why: Exception = self.plan.group_skipped(
                         "not started: an earlier record of its group failed"
                     )
                 else:

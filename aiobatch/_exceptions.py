@@ -6,11 +6,15 @@ The hierarchy::
     ├── BatchProcessingError               some records failed; carries their exceptions
     │   └── SQSBatchProcessingError        ... in delete mode; also carries undeleted successes
     ├── InvalidEventError (ValueError)     the event or a record is malformed
+    │   └── UnexpectedBatchTypeError       no record list where the processor looks
+    │                                      (also a BatchProcessingError, as in Powertools)
     ├── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
     │
     │   the exception of one record, never raised out of a run:
     ├── RecordValidationError (ValueError) the record does not fit the processor's model
     ├── RecordSkippedError                 not started because an earlier record failed
+    │   ├── SQSFifoCircuitBreakerError     ... in a FIFO batch (Powertools' name)
+    │   └── SQSFifoMessageGroupCircuitBreakerError  ... of its message group
     ├── RecordTimeoutError (TimeoutError)  its handler ran longer than record_timeout
     └── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
 """
@@ -178,6 +182,18 @@ class InvalidEventError(AiobatchError, ValueError):
         super().__init__(msg)
 
 
+class UnexpectedBatchTypeError(InvalidEventError, BatchProcessingError):
+    """The event holds no record list where the processor looks for one (not a dict, no
+    ``Records``, ``Records`` not a list): not a batch of the processor's type.
+
+    Powertools' name and place in its hierarchy (a :class:`BatchProcessingError`); also
+    an :class:`InvalidEventError`, like every malformed event.
+    """
+
+    def __init__(self, msg: str, *, field: str | None = None) -> None:
+        super().__init__(msg, field=field)  # InvalidEventError, then BatchProcessingError
+
+
 class SyncInAsyncError(AiobatchError, RuntimeError):
     """A sync facade was called from inside a running event loop; use the async API."""
 
@@ -188,6 +204,16 @@ class RecordSkippedError(AiobatchError):
 
 class RecordTimeoutError(AiobatchError, TimeoutError):
     """A record's handler ran longer than ``record_timeout``; it fails alone."""
+
+
+class SQSFifoCircuitBreakerError(RecordSkippedError):
+    """A FIFO record not processed (or not counted) because an earlier record of the
+    batch failed. Powertools' name."""
+
+
+class SQSFifoMessageGroupCircuitBreakerError(RecordSkippedError):
+    """A FIFO record not processed because an earlier record of its message group failed
+    (``skip_group_on_error=True``). Powertools' name."""
 
 
 class DeadlineExceededError(AiobatchError, TimeoutError):
@@ -213,6 +239,9 @@ class RecordValidationError(AiobatchError, ValueError):
         errors = exc.errors(include_input=False, include_url=False, include_context=False)
         return cls(_validation_summary(exc.title, errors), errors, exc.title)
 
+
+BaseBatchProcessingError = BatchProcessingError
+"""Powertools' name for the base of its batch errors; here the same class."""
 
 _OWN_WORDS = (
     RecordValidationError,

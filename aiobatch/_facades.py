@@ -8,8 +8,9 @@ sync-to-async bridge, entering the event loop once per invocation).
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, overload
 
 from ._batch import Batch
 from ._processor import AsyncBasePartialProcessor, BasePartialProcessor, _Processor
@@ -116,22 +117,41 @@ def batch_processor(
 
 def async_batch_processor(
     *, record_handler: RecordHandler, processor: Processor
-) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Coroutine[Any, Any, T]]]:
-    """Like :func:`batch_processor`, for ``async def`` handlers; the caller awaits it::
+) -> _AsyncBatchDecorator:
+    """Like :func:`batch_processor`, for async record handlers.
 
-    @async_batch_processor(record_handler=record_handler, processor=processor)
-    async def lambda_handler(event, context):
-        return {"statusCode": 200}
+    On an ``async def`` Lambda handler the wrapper is ``async def`` too, and awaits the
+    batch::
 
-    asyncio.run(lambda_handler(event, context))
+        @async_batch_processor(record_handler=record_handler, processor=processor)
+        async def lambda_handler(event, context):
+            return {"statusCode": 200}
+
+    On a plain ``def`` Lambda handler (Powertools' documented form) the wrapper is plain
+    too: it runs the batch through the sync facade and returns the handler's value.
     """
+    return _AsyncBatchDecorator(record_handler, processor)
 
-    def decorator(handler: Callable[..., Awaitable[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
+
+class _AsyncBatchDecorator:
+    def __init__(self, record_handler: RecordHandler, processor: Processor) -> None:
+        self.record_handler = record_handler
+        self.processor = processor
+
+    @overload
+    def __call__(
+        self, handler: Callable[..., Coroutine[Any, Any, T]]
+    ) -> Callable[..., Coroutine[Any, Any, T]]: ...
+    @overload
+    def __call__(self, handler: Callable[..., T]) -> Callable[..., T]: ...
+    def __call__(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        record_handler, processor = self.record_handler, self.processor
+        if not inspect.iscoroutinefunction(handler):
+            return batch_processor(record_handler=record_handler, processor=processor)(handler)
+
         @functools.wraps(handler)
-        async def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> T:
+        async def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> Any:
             await run_batch(processor, event, record_handler, context)
             return await handler(event, context, *args, **kwargs)
 
         return wrapper
-
-    return decorator

@@ -43,7 +43,7 @@ from ._types import (
     SuccessResponse,
 )
 
-logger = logging.getLogger("aiobatch")
+_logger = logging.getLogger("aiobatch")
 
 DEFAULT_MAX_CONCURRENCY = 100
 
@@ -63,6 +63,7 @@ class ProcessorOptions(TypedDict, total=False):
     on_batch_start: BatchStartHook | None
     on_batch_end: BatchEndHook | None
     log_exception_text: bool
+    logger: logging.Logger | None
 
 
 def _check_seconds(name: str, value: float | None, *, allow_zero: bool) -> float | None:
@@ -143,6 +144,8 @@ class _Processor:
     ordered = False
     """Whether records of one key run one at a time, in input order."""
     _stop = Stop.NOTHING
+    _skipped_error: ClassVar[type[Exception]] = RecordSkippedError
+    _group_skipped_error: ClassVar[type[Exception]] = RecordSkippedError
     _sync_hooks: ClassVar[bool] = False
     _alternative = "`await processor.aprocess()` inside `async with`"
 
@@ -155,9 +158,13 @@ class _Processor:
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
         self.log_exception_text = log_exception_text
+        if logger is not None and not isinstance(logger, logging.Logger | logging.LoggerAdapter):
+            raise TypeError(f"logger must be a logging.Logger, got {type(logger).__name__}")
+        self.logger: logging.Logger | logging.LoggerAdapter[Any] = logger or _logger
         self.record_timeout = _check_seconds("record_timeout", record_timeout, allow_zero=False)
         self.deadline_margin = _check_seconds("deadline_margin", deadline_margin, allow_zero=True)
         self.on_batch_start = _check_hook("on_batch_start", on_batch_start)
@@ -332,11 +339,11 @@ class _Processor:
         try:
             await _maybe_await(hook(argument))
         except Exception as exc:
-            logger.error(
+            self.logger.error(
                 "the %s hook raised %s; the batch is unaffected",
                 name,
                 describe(exc, full=self.log_exception_text),
-                exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
+                exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
             )
 
     # -- running the records --
@@ -365,6 +372,8 @@ class _Processor:
             deadline_text="" if deadline is None else deadline.describe(),
             item_timeout=None if timed else self.record_timeout,
             sync_step=inline,
+            skipped=self._skipped_error,
+            group_skipped=self._group_skipped_error,
         )
         return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
 
@@ -384,12 +393,9 @@ class _Processor:
         return 0.0
 
     def _record_id(self, record: Any) -> str:
-        """How logs name a record: the identifier ``batchItemFailures`` uses."""
+        """How logs name a record: what ``batchItemFailures`` names it by."""
         source = self.source
-        if source is None:
-            return log_id(_raw(record))
-        value = source.item_id(_raw(record))
-        return value if isinstance(value, str) else "?"
+        return log_id(_raw(record)) if source is None else source.log_name(_raw(record))
 
     def _note_failure(self, batch: Batch, index: int, record: Any, exc: BaseException) -> None:
         batch.failures[index] = exc
@@ -397,15 +403,15 @@ class _Processor:
             # Never ran, or cut short: one summary line per batch, not thousands of
             # lines eating the time left before Lambda's timeout.
             batch.unfinished_ids.append(self._record_id(record))
-        elif logger.isEnabledFor(logging.WARNING):
+        elif self.logger.isEnabledFor(logging.WARNING):
             # The exception's text only with log_exception_text=True: it can hold the
             # record's data. The traceback (which shows the text) only when the logger is
             # at DEBUG: formatting one costs about 80 us, ten times the rest of the line.
-            logger.warning(
+            self.logger.warning(
                 "record %s failed: %s",
                 self._record_id(record),
                 describe(exc, full=self.log_exception_text),
-                exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
+                exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
             )
 
     def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
@@ -414,7 +420,9 @@ class _Processor:
 
         def on_error(index: int, record: Any, exc: Exception) -> RecordResult:
             self._note_failure(batch, index, record, exc)
-            entry = failure_handler(record, exc)
+            # Powertools passes sys.exc_info() by keyword; overrides written for it unpack
+            # it. aiobatch's own failure_handler takes that or the exception itself.
+            entry = failure_handler(record=record, exception=(type(exc), exc, exc.__traceback__))
             handler_failures.pop(id(record), None)
             return entry if entry is not None else _fail_entry(record, exc)
 
@@ -443,7 +451,7 @@ class _Processor:
             return
         shown = ", ".join(unfinished[:UNFINISHED_SHOWN])
         more = len(unfinished) - UNFINISHED_SHOWN
-        logger.warning(
+        self.logger.warning(
             "%d records did not finish (the deadline passed, or an earlier record "
             "failed) and are reported failed: %s%s",
             len(unfinished),
@@ -459,11 +467,15 @@ class _Processor:
         self.success_messages.append(record)
         return entry
 
-    def failure_handler(self, record: Any, exception: BaseException) -> FailureResponse:
+    def failure_handler(
+        self, record: Any, exception: BaseException | ExceptionInfo
+    ) -> FailureResponse:
         """Keep a failure; override to do more (call ``super()`` to keep the bookkeeping).
 
-        ``exception`` may also be a ``(type, value, traceback)`` tuple, as Powertools
-        passes it.
+        aiobatch calls it as Powertools does, ``failure_handler(record=...,
+        exception=sys.exc_info())``: ``exception`` is a ``(type, value, traceback)``
+        tuple. Called from a custom ``_process_record``, it also takes the exception
+        itself: ``self.failure_handler(record, exc)``.
         """
         if isinstance(exception, tuple):
             exception = exception[1]

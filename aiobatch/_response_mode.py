@@ -7,11 +7,17 @@ source mapping has ``ReportBatchItemFailures`` on) and Lambda itself deletes the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from ._engine import Stop
-from ._exceptions import BatchProcessingError, RecordValidationError
+from ._exceptions import (
+    BatchProcessingError,
+    RecordValidationError,
+    SQSFifoCircuitBreakerError,
+    SQSFifoMessageGroupCircuitBreakerError,
+)
 from ._processor import (
     DEFAULT_MAX_CONCURRENCY,
     BatchEndHook,
@@ -51,9 +57,10 @@ class BatchProcessor(RecordHandlerProcessor):
     def __init__(
         self,
         event_type: EventType,
-        *,
         model: Any = None,
         raise_on_entire_batch_failure: bool = True,
+        logger: logging.Logger | None = None,
+        *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         use_threads: bool = False,
         ordered: bool = False,
@@ -74,6 +81,7 @@ class BatchProcessor(RecordHandlerProcessor):
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
+            logger=logger,
         )
         self.event_type = event_type
         self.source = SOURCES[event_type]
@@ -128,7 +136,8 @@ class BatchProcessor(RecordHandlerProcessor):
         }
         if failed and len(failed) == len(records) and self.raise_on_entire_batch_failure:
             raise BatchProcessingError(
-                f"All {len(failed)} records failed processing; Lambda will retry the batch.",
+                f"All records failed processing. {len(failed)} of {len(records)} failed; "
+                "Lambda will retry the batch.",
                 batch.failed_records(),
                 full_text=self.log_exception_text,
             )
@@ -151,11 +160,31 @@ class SqsFifoPartialProcessor(BatchProcessor):
     that group failed.
     """
 
+    _skipped_error = SQSFifoCircuitBreakerError
+    _group_skipped_error = SQSFifoMessageGroupCircuitBreakerError
+
+    circuit_breaker_exc = (
+        SQSFifoCircuitBreakerError,
+        SQSFifoCircuitBreakerError("A previous record failed processing"),
+        None,
+    )
+    """Powertools' name: what a record skipped after a failure is reported with."""
+
+    group_circuit_breaker_exc = (
+        SQSFifoMessageGroupCircuitBreakerError,
+        SQSFifoMessageGroupCircuitBreakerError(
+            "A previous record from this message group failed processing"
+        ),
+        None,
+    )
+    """Powertools' name: the same with ``skip_group_on_error=True``."""
+
     def __init__(
         self,
-        *,
-        skip_group_on_error: bool = False,
         model: Any = None,
+        skip_group_on_error: bool = False,
+        logger: logging.Logger | None = None,
+        *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         use_threads: bool = False,
         record_timeout: float | None = None,
@@ -177,6 +206,7 @@ class SqsFifoPartialProcessor(BatchProcessor):
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
+            logger=logger,
         )
         self.skip_group_on_error = skip_group_on_error
         self._stop = Stop.KEY if skip_group_on_error else Stop.BATCH

@@ -15,8 +15,8 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 from ._arn import ARN_SHAPE, parse_sqs_arn
-from ._exceptions import InvalidEventError
-from ._records import DynamoDBStreamRecord, KinesisStreamRecord, SQSRecord
+from ._exceptions import InvalidEventError, UnexpectedBatchTypeError
+from ._records import DynamoDBStreamRecord, KafkaEventRecord, KinesisStreamRecord, SQSRecord
 
 
 class EventType(enum.Enum):
@@ -25,6 +25,7 @@ class EventType(enum.Enum):
     SQS = "SQS"
     KinesisDataStreams = "KinesisDataStreams"
     DynamoDBStreams = "DynamoDBStreams"
+    Kafka = "Kafka"
 
 
 def _dig(record: Any, path: Sequence[str]) -> Any:
@@ -56,8 +57,8 @@ class EventSource(NamedTuple):
     """What aiobatch knows of one event source."""
 
     event_type: EventType
-    event_source: str
-    """The value of each record's ``eventSource``."""
+    event_source: str | None
+    """The value of each record's ``eventSource`` (``None``: records do not say)."""
     id_path: tuple[str, ...]
     """Where the record's item identifier (``batchItemFailures``) is."""
     order_key: Callable[[dict[str, Any]], Hashable | None]
@@ -67,18 +68,40 @@ class EventSource(NamedTuple):
     restarts_from_lowest_failure: bool
     """Whether Lambda restarts the batch from its lowest failed record (streams)."""
     records_key: str = "Records"
+    composite: Composite | None = None
+    """For an identifier made of several fields (Kafka): how to check, build and name it."""
 
     @property
     def id_field(self) -> str:
         return ".".join(self.id_path)
 
     def item_id(self, record: Any) -> Any:
-        """The identifier ``batchItemFailures`` and the logs name ``record`` by."""
+        """The identifier ``batchItemFailures`` names ``record`` by."""
+        if self.composite is not None:
+            return self.composite.identify(record)
         return _dig(record, self.id_path)
+
+    def log_name(self, record: Any) -> str:
+        """How the logs name ``record``: what identifies it to Lambda, never its content."""
+        if self.composite is not None:
+            return self.composite.name(record)
+        value = _dig(record, self.id_path)
+        return value if isinstance(value, str) and value else "?"
 
     def records_of(self, event: Any) -> list[Any]:
         """The list of records of a Lambda event, checked to be a list."""
+        if self.composite is not None:
+            return self.composite.records_of(event)
         return records_of(event, self.records_key)
+
+
+class Composite(NamedTuple):
+    """A source whose records are grouped in the event and named by several fields."""
+
+    records_of: Callable[[Any], list[Any]]
+    check: Callable[[Any, int], None]  # raises InvalidEventError for a malformed record
+    identify: Callable[[Any], Any]
+    name: Callable[[Any], str]
 
 
 def _sqs_group(record: dict[str, Any]) -> Hashable | None:
@@ -104,8 +127,82 @@ DYNAMODB = EventSource(
     True,
 )
 
-SOURCES = {source.event_type: source for source in (SQS, KINESIS, DYNAMODB)}
-_BY_NAME = {source.event_source: source for source in SOURCES.values()}
+KAFKA_STRUCTURE = (
+    "Invalid Kafka event structure. Expected 'records' to be a non-empty dict with "
+    "topic-partition keys"
+)
+
+
+def _kafka_records(event: Any) -> list[Any]:
+    """The records of a Kafka event, flattened: each topic-partition's list, in order."""
+    if not isinstance(event, dict):
+        problem = f"the event must be a dict, got {type(event).__name__}"
+    elif not isinstance(event.get("records"), dict) or not event["records"]:
+        found = event.get("records")
+        problem = "the event has no 'records'" if found is None else "got " + type(found).__name__
+        if isinstance(found, dict):
+            problem = "got an empty dict"
+    else:
+        flat: list[Any] = []
+        for key, records in event["records"].items():
+            if not isinstance(records, list):
+                raise InvalidEventError(
+                    f"records[{key!r}] must be a list of records, got {type(records).__name__}",
+                    field=f"records.{key}",
+                )
+            flat.extend(records)
+        return flat
+    raise UnexpectedBatchTypeError(f"{KAFKA_STRUCTURE}: {problem}", field="records")
+
+
+def _kafka_check(record: Any, index: int) -> None:
+    if not isinstance(record, dict):
+        raise _bad(index, "records", f"must be a dict, got {type(record).__name__}")
+    topic = record.get("topic")
+    if not isinstance(topic, str) or not topic:
+        problem = "is missing" if topic is None else "must be a non-empty string"
+        raise _bad(index, "topic", f"'topic' {problem}")
+    for field in ("partition", "offset"):
+        value = record.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problem = "is missing" if value is None else "must be a whole number, at least 0"
+            raise _bad(
+                index,
+                field,
+                f"'{field}' {problem}; Lambda names a failed Kafka record by topic, partition "
+                "and offset",
+            )
+
+
+def _kafka_identify(record: Any) -> dict[str, Any]:
+    return {"partition": f"{record['topic']}-{record['partition']}", "offset": record["offset"]}
+
+
+def _kafka_name(record: Any) -> str:
+    try:
+        return f"{record['topic']}-{record['partition']}@{record['offset']}"
+    except (KeyError, TypeError):
+        return "?"
+
+
+def _kafka_partition(record: dict[str, Any]) -> Hashable | None:
+    topic, partition = record.get("topic"), record.get("partition")
+    return f"{topic}-{partition}" if isinstance(topic, str) else None
+
+
+KAFKA = EventSource(
+    EventType.Kafka,
+    None,
+    ("topic", "partition", "offset"),
+    _kafka_partition,
+    KafkaEventRecord,
+    True,
+    "records",
+    Composite(_kafka_records, _kafka_check, _kafka_identify, _kafka_name),
+)
+
+SOURCES = {source.event_type: source for source in (SQS, KINESIS, DYNAMODB, KAFKA)}
+_BY_NAME = {source.event_source: source for source in SOURCES.values() if source.event_source}
 
 
 def source_of_record(record: Any) -> EventSource | None:
@@ -118,22 +215,26 @@ def log_id(record: Any) -> str:
     """How a log line names a record of unknown source: its item identifier, never its
     content; ``?`` when it has none."""
     source = source_of_record(record)
-    value = source.item_id(record) if source is not None else None
-    return value if isinstance(value, str) and value else "?"
+    return source.log_name(record) if source is not None else "?"
+
+
+UNEXPECTED = "Unexpected batch event type. Possible values are: " + ", ".join(
+    event_type.value for event_type in EventType
+)
 
 
 def records_of(event: Any, key: str = "Records") -> list[Any]:
     """The list of records under ``key`` of a Lambda event, checked to be a list."""
     if not isinstance(event, dict):
-        raise InvalidEventError(
-            f"the event must be a dict with a '{key}' list, got {type(event).__name__}",
-            field=key,
-        )
-    try:
-        records = event[key]
-    except KeyError:
-        raise InvalidEventError(f"the event has no '{key}' key", field=key) from None
-    return check_list(records, key)
+        problem = f"the event must be a dict with a '{key}' list, got {type(event).__name__}"
+    elif key not in event:
+        problem = f"the event has no '{key}' key"
+    elif not isinstance(event[key], list):
+        problem = f"'{key}' must be a list, got {type(event[key]).__name__}"
+    else:
+        records: list[Any] = event[key]
+        return records
+    raise UnexpectedBatchTypeError(f"{UNEXPECTED}: {problem}", field=key)
 
 
 def check_list(records: Any, key: str = "Records") -> list[Any]:
@@ -162,6 +263,11 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
     record that is not, before any handler runs.
     """
     checked = check_list(records, source.records_key)
+    if source.composite is not None:
+        check = source.composite.check
+        for index, record in enumerate(checked):
+            check(record, index)
+        return checked
     expected, path = source.event_source, source.id_path
     head, rest = path[0], path[1:]
     for index, record in enumerate(checked):

@@ -31,8 +31,16 @@ FailureResponse: TypeAlias = tuple[Literal["fail"], str, Any]
 RecordResult: TypeAlias = tuple[str, Any, Any]
 
 
+class KafkaItemIdentifier(TypedDict):
+    """How ``batchItemFailures`` names a Kafka record: ``"<topic>-<partition>"`` and its
+    offset."""
+
+    partition: str
+    offset: int
+
+
 class PartialItemFailure(TypedDict):
-    itemIdentifier: str
+    itemIdentifier: str | KafkaItemIdentifier
 
 
 class PartialItemFailureResponse(TypedDict):

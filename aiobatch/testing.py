@@ -30,6 +30,7 @@ from ._fake_sqs import FakeSQS
 
 __all__ = [
     "DEFAULT_FIFO_QUEUE_ARN",
+    "DEFAULT_KAFKA_CLUSTER_ARN",
     "DEFAULT_QUEUE_ARN",
     "DEFAULT_STREAM_ARN",
     "DEFAULT_TABLE_STREAM_ARN",
@@ -40,6 +41,8 @@ __all__ = [
     "dynamodb_event",
     "dynamodb_record",
     "event_from_messages",
+    "kafka_event",
+    "kafka_record",
     "kinesis_event",
     "kinesis_record",
     "sqs_event",
@@ -452,6 +455,88 @@ def kinesis_event(
             kinesis_record(data, partition_key=key, stream_arn=stream_arn, shard_id=shard_id)
         )
     return {"Records": records}
+
+
+# --- Kafka (Amazon MSK, self-managed) ----------------------------------------------------
+
+DEFAULT_KAFKA_CLUSTER_ARN = (
+    f"arn:aws:kafka:{_REGION}:{_ACCOUNT}:cluster/test-cluster/"
+    "abcd1234-abcd-cafe-abab-9876543210ab-4"
+)
+"""The MSK cluster that :func:`kafka_event` names by default."""
+
+_kafka_offsets: dict[str, itertools.count[int]] = {}
+
+
+def kafka_record(
+    value: bytes | str | Any,
+    *,
+    topic: str = "mytopic",
+    partition: int = 0,
+    offset: int | None = None,
+    key: bytes | str | None = None,
+    headers: Mapping[str, bytes | str] | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """One record of Lambda's Kafka event.
+
+    A ``value`` (or ``key``) that is not ``bytes`` or ``str`` is sent as its JSON text;
+    both are base64-encoded, as Lambda delivers them. ``offset`` increases per
+    topic-partition unless given; ``headers`` become Lambda's ``[{name: [byte, ...]}]``.
+    """
+    partition_key = f"{topic}-{partition}"
+    if offset is None:
+        offset = next(_kafka_offsets.setdefault(partition_key, itertools.count()))
+    record: dict[str, Any] = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "timestamp": _now_millis() if timestamp is None else timestamp,
+        "timestampType": "CREATE_TIME",
+        "value": _b64(_as_bytes(value)),
+        "headers": [{name: list(_as_bytes(data))} for name, data in (headers or {}).items()],
+    }
+    if key is not None:
+        record["key"] = _b64(_as_bytes(key))
+    return record
+
+
+def kafka_event(
+    values: Iterable[Any],
+    *,
+    topic: str = "mytopic",
+    partition: int | Callable[[int], int] = 0,
+    event_source: str = "aws:kafka",
+    cluster_arn: str = DEFAULT_KAFKA_CLUSTER_ARN,
+) -> dict[str, Any]:
+    """Lambda's Kafka event with one record per value, grouped by topic-partition.
+
+    A callable ``partition`` gets each record's index and returns its partition.
+    ``event_source`` is ``aws:kafka`` (MSK) or ``SelfManagedKafka``; a self-managed
+    event has no cluster ARN.
+    """
+    records: dict[str, list[dict[str, Any]]] = {}
+    for index, value in enumerate(values):
+        number = partition(index) if callable(partition) else partition
+        record = kafka_record(value, topic=topic, partition=number)
+        records.setdefault(f"{topic}-{number}", []).append(record)
+    event: dict[str, Any] = {
+        "eventSource": event_source,
+        "bootstrapServers": (
+            "b-1.test-cluster.kafka.us-east-1.amazonaws.com:9092,"
+            "b-2.test-cluster.kafka.us-east-1.amazonaws.com:9092"
+        ),
+        "records": records,
+    }
+    if event_source == "aws:kafka":
+        event["eventSourceArn"] = cluster_arn
+    return event
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return _as_text(value).encode("utf-8")
 
 
 # --- DynamoDB Streams -------------------------------------------------------------------

@@ -13,12 +13,16 @@ from .dynamodb import (
     StreamViewType,
     deserialize_dynamodb_value,
 )
+from .kafka import KafkaEventRecord, KafkaEventRecordSchemaMetadata, KafkaHeaders
 from .kinesis import KinesisStreamRecord, KinesisStreamRecordPayload
 from .sqs import SQSMessageAttribute, SQSMessageAttributes, SQSRecord, SQSRecordAttributes
 
 __all__ = [
     "DynamoDBRecordEventName",
     "DynamoDBStreamRecord",
+    "KafkaEventRecord",
+    "KafkaEventRecordSchemaMetadata",
+    "KafkaHeaders",
     "KinesisStreamRecord",
     "KinesisStreamRecordPayload",
     "SQSMessageAttribute",

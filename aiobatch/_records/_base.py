@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Never, Self, 
 class _DictWrapper(Mapping[str, Any]):
     """A read-only mapping over one record's dict, with typed properties.
 
-    Equal only to a wrapper of the same type over equal data. ``repr`` shows identifiers,
-    never content, since bodies and images can hold personal data.
+    Equal to a wrapper of the same type over equal data, and to its raw record dict.
+    ``repr`` shows identifiers, never content, since bodies and images can hold personal
+    data.
     """
 
     __slots__ = ("_data",)
@@ -37,6 +38,10 @@ class _DictWrapper(Mapping[str, Any]):
         return self._data.get(key, default)
 
     def __eq__(self, other: object) -> bool:
+        # Equal to the raw record it wraps, as Powertools' users compare
+        # (processor.success_messages[0] == event["Records"][0]).
+        if isinstance(other, dict):
+            return self._data == other
         if isinstance(other, _DictWrapper) and type(other) is type(self):
             return self._data == other._data
         return NotImplemented

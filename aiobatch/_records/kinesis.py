@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from typing import Any
 
 from ._base import _DictWrapper, _Key
@@ -36,6 +37,11 @@ class KinesisStreamRecordPayload(_DictWrapper):
     def data_as_json(self) -> Any:
         """The data blob parsed as JSON."""
         return json.loads(self.data_as_bytes())
+
+    def data_zlib_compressed_as_json(self) -> Any:
+        """The data blob, gzip- or zlib-decompressed, parsed as JSON (CloudWatch Logs
+        subscriptions deliver their data this way)."""
+        return json.loads(zlib.decompress(self.data_as_bytes(), zlib.MAX_WBITS | 32))
 
 
 class KinesisStreamRecord(_DictWrapper):

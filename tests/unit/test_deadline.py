@@ -38,7 +38,7 @@ from tests.events import sqs_event
 
 
 def ids(response: PartialItemFailureResponse) -> list[int]:
-    return [int(item["itemIdentifier"][2:]) for item in response["batchItemFailures"]]
+    return [int(str(item["itemIdentifier"])[2:]) for item in response["batchItemFailures"]]
 
 
 def blocking_handler(slow: set[int], started: list[int] | None = None) -> Any:

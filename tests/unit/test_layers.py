@@ -33,6 +33,7 @@ LAYERS: dict[str, float] = {
     "aiobatch._records.sqs": 10,
     "aiobatch._records.kinesis": 10,
     "aiobatch._records.dynamodb": 10,
+    "aiobatch._records.kafka": 10,
     "aiobatch._records._base": 11,
     "aiobatch._arn": 12,
     "aiobatch._exceptions": 13,

@@ -241,12 +241,14 @@ def test_wrapper_is_read_only() -> None:
     assert record.body == '{"order": 0, "fail": false}'
 
 
-def test_equality_is_by_type_and_data() -> None:
+def test_equality_is_by_type_and_data_and_with_the_raw_record() -> None:
     raw = raw_records("sqs")[0]
     assert SQSRecord(raw) == SQSRecord(json.loads(json.dumps(raw)))
     assert SQSRecord(raw) != sample_sqs(1)
-    assert SQSRecord(raw) != raw
-    assert raw != SQSRecord(raw)
+    # Equal to its raw record both ways, as Powertools' users compare bookkeeping.
+    assert SQSRecord(raw) == raw
+    assert raw == SQSRecord(raw)
+    assert SQSRecord(raw) != raw_records("sqs")[1]
     assert SQSRecord(raw) != KinesisStreamRecord(raw)
     with pytest.raises(TypeError, match="unhashable"):
         hash(SQSRecord(raw))

@@ -68,7 +68,9 @@ def test_partial_failure_sync(event_type: EventType) -> None:
 async def test_all_failed_raises_and_keeps_the_response(event_type: EventType) -> None:
     event = events.event(event_type, 3, fail={0, 1, 2})
     processor = BatchProcessor(event_type)
-    with pytest.raises(BatchProcessingError, match="All 3 records failed") as caught:
+    with pytest.raises(
+        BatchProcessingError, match=r"All records failed processing\. 3 of 3 failed"
+    ) as caught:
         await aprocess_partial_response(event, handler, processor)
     assert processor.response() == failures(event, [0, 1, 2])
     assert [f.index for f in caught.value.failed_records] == [0, 1, 2]
@@ -177,7 +179,7 @@ def run_fifo(
     )
     event = events.fifo_event(groups, fail)
     response = process_partial_response(event, record, processor)
-    failed = [int(item["itemIdentifier"][2:]) for item in response["batchItemFailures"]]
+    failed = [int(str(item["itemIdentifier"])[2:]) for item in response["batchItemFailures"]]
     return response, failed, processor
 
 

@@ -816,3 +816,24 @@ def test_local_sqs_before_start_refuses_to_be_used() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         sqs.env()
     sqs.stop()  # stopping what never started is harmless
+
+
+def test_kafka_builders_have_every_field_of_the_sample() -> None:
+    sample = events.sample("kafka")
+    event = testing.kafka_event([{"n": 1}, {"n": 2}, {"n": 3}], partition=lambda i: i % 2)
+    assert set(event) == set(sample)
+    assert list(event["records"]) == ["mytopic-0", "mytopic-1"]
+    first = event["records"]["mytopic-0"][0]
+    expected = set(sample["records"]["orders-0"][1])  # a record without key or schemas
+    assert set(first) == expected
+    assert [r["offset"] for r in event["records"]["mytopic-0"]] == sorted(
+        r["offset"] for r in event["records"]["mytopic-0"]
+    )
+    keyed = testing.kafka_record(b"v", key="k", headers={"h": "x"}, offset=5)
+    assert keyed["key"] == base64.b64encode(b"k").decode()
+    assert keyed["headers"] == [{"h": [120]}]
+    assert keyed["offset"] == 5
+    assert json.loads(base64.b64decode(first["value"])) == {"n": 1}
+    self_managed = testing.kafka_event(["x"], event_source="SelfManagedKafka")
+    assert "eventSourceArn" not in self_managed
+    assert json.loads(json.dumps(event)) == event
