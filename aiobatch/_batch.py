@@ -77,6 +77,7 @@ class Batch:
         "exceptions",
         "fail_messages",
         "failures",
+        "fifo",
         "handler",
         "handler_call",
         "handler_failures",
@@ -112,6 +113,7 @@ class Batch:
         self.unfinished_ids: list[str] = []
         self.undeleted_messages: list[UndeletedMessage] = []
         self.deleted = 0
+        self.fifo = False  # delete mode: the records come from a FIFO queue
         self.response: PartialItemFailureResponse = {"batchItemFailures": []}
         self.started_at = 0.0
         self.processing_time = 0.0

@@ -115,11 +115,18 @@ class PartialSQSProcessor(RecordHandlerProcessor):
     def _parse_records(self, records: Any) -> list[SQSRecord]:
         return list(map(SQSRecord, validate(records, SQS, (RECEIPT_HANDLE, QUEUE_ARN))))
 
+    def _set_up(self, records: Any, handler: Any, lambda_context: Any) -> Batch:
+        batch = super()._set_up(records, handler, lambda_context)
+        # Validated: every record has a queue ARN. One queue per batch, as a rule.
+        queues = {record["eventSourceARN"] for record in records}
+        batch.fifo = any(arn.endswith(".fifo") for arn in queues)
+        return batch
+
     def _order(self, batch: Batch) -> tuple[bool, Stop]:
         # A FIFO queue's messages of one group must be handled in order: each group runs
         # one record at a time, and after a failure the rest of its group does not run
         # and is not deleted, so it comes back in order. Other groups go on.
-        if any(record.event_source_arn.endswith(".fifo") for record in batch.records):
+        if batch.fifo:
             return True, Stop.KEY
         return super()._order(batch)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Hashable, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from ._arn import ARN_SHAPE, parse_sqs_arn
@@ -247,13 +248,17 @@ class Field(NamedTuple):
     """A top-level string field a mode needs on every record, beyond its identifier."""
 
     name: str
-    valid: Callable[[str], bool] = bool
+    valid: Callable[[str], bool] | None = None
+    """A check beyond being a non-empty string, for a value that every record of a batch
+    shares (the queue ARN): run once per distinct value."""
     shape: str = "valid"  # what a valid value is, for the error message
 
 
 RECEIPT_HANDLE = Field("receiptHandle")
 QUEUE_ARN = Field(
-    "eventSourceARN", lambda arn: parse_sqs_arn(arn) is not None, f"an SQS queue ARN ({ARN_SHAPE})"
+    "eventSourceARN",
+    lambda arn: parse_sqs_arn(arn) is not None,
+    f"an SQS queue ARN ({ARN_SHAPE})",
 )
 
 
@@ -269,28 +274,89 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
             check(record, index)
         return checked
     expected, path = source.event_source, source.id_path
-    head, rest = path[0], path[1:]
-    for index, record in enumerate(checked):
+    get_id = itemgetter(*path) if len(path) == 1 else _path_getter(path)
+    # Fields that must be non-empty strings; and fields whose value every record of a
+    # batch shares (the queue ARN), checked once per distinct value.
+    required = [field.name for field in fields if field.valid is None]
+    shared = [(field.name, field.valid, set[str]()) for field in fields if field.valid]
+    if not fields:
+        for record in checked:  # the same checks with no fields: the hot path
+            try:
+                identifier = get_id(record)
+                ok = (
+                    type(record) is dict
+                    and type(identifier) is str
+                    and identifier != ""
+                    and record["eventSource"] == expected
+                )
+            except (KeyError, TypeError, IndexError):
+                ok = False
+            if not ok:
+                index = next(i for i, candidate in enumerate(checked) if candidate is record)
+                _explain(record, index, source, fields)
+        return checked
+    if len(required) == 1 and len(shared) == 1:  # delete mode's fields, unrolled: hot too
+        ((required_name,), (shared_name, valid, passed)) = required, shared[0]
+        for record in checked:
+            try:
+                identifier = get_id(record)
+                value, common = record[required_name], record[shared_name]
+                ok = (
+                    type(record) is dict
+                    and type(identifier) is str
+                    and identifier != ""
+                    and record["eventSource"] == expected
+                    and type(value) is str
+                    and value != ""
+                    and (common in passed or (type(common) is str and valid(common)))
+                )
+                if ok:
+                    passed.add(common)
+            except (KeyError, TypeError, IndexError):
+                ok = False
+            if not ok:
+                index = next(i for i, candidate in enumerate(checked) if candidate is record)
+                _explain(record, index, source, fields)
+        return checked
+    for record in checked:
         # The common case in a few cheap tests; any doubt goes to the detailed check.
         try:
-            identifier = record[head]
-            for key in rest:
-                identifier = identifier[key]
+            identifier = get_id(record)
             ok = (
                 type(record) is dict
                 and type(identifier) is str
                 and identifier != ""
                 and record["eventSource"] == expected
             )
-            for field in fields:
-                value = record[field.name]
-                if type(value) is not str or not field.valid(value):
+            for name in required:
+                value = record[name]
+                if type(value) is not str or value == "":
                     ok = False
+            for name, valid, passed in shared:
+                value = record[name]
+                if value not in passed:
+                    if type(value) is str and valid(value):
+                        passed.add(value)
+                    else:
+                        ok = False
         except (KeyError, TypeError, IndexError):
             ok = False
         if not ok:
+            index = next(i for i, candidate in enumerate(checked) if candidate is record)
             _explain(record, index, source, fields)
     return checked
+
+
+def _path_getter(path: Sequence[str]) -> Callable[[Any], Any]:
+    head, rest = path[0], path[1:]
+
+    def get(record: Any) -> Any:
+        value = record[head]
+        for key in rest:
+            value = value[key]
+        return value
+
+    return get
 
 
 def _bad(index: int, field: str, problem: str) -> InvalidEventError:
@@ -323,5 +389,5 @@ def _explain(record: Any, index: int, source: EventSource, fields: Sequence[Fiel
         if not isinstance(value, str) or not value:
             problem = "is missing" if value is None else "must be a non-empty string"
             raise _bad(index, field.name, f"'{field.name}' {problem}")
-        if not field.valid(value):
+        if field.valid is not None and not field.valid(value):
             raise _bad(index, field.name, f"'{field.name}' {value!r} is not {field.shape}")
