@@ -21,18 +21,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 
 
-def test_there_are_examples() -> None:
-    assert {"demo.py", "context_manager.py", "decorator.py"} <= set(SCRIPTS)
-
-
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_cleanly(script: str) -> None:
+def run_in_examples(*args: str) -> subprocess.CompletedProcess[str]:
+    """Python in examples/, with no AWS settings of the developer's and no strict aiohttp
+    parsing (above)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    for name in ("PYTHONDEVMODE", "PYTHONASYNCIODEBUG"):  # strict aiohttp parsing (above)
+    for name in ("PYTHONDEVMODE", "PYTHONASYNCIODEBUG"):
         env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, "-W", "default::ResourceWarning", script],
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=EXAMPLES,
         env=env,
         capture_output=True,
@@ -40,6 +37,15 @@ def test_example_runs_cleanly(script: str) -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_there_are_examples() -> None:
+    assert {"demo.py", "context_manager.py", "decorator.py"} <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_cleanly(script: str) -> None:
+    done = run_in_examples("-W", "default::ResourceWarning", script)
     report = f"exit code {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert done.returncode == 0, report
     assert done.stdout, report
@@ -81,15 +87,5 @@ assert returned, "main() never saw a Lambda handler return"
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_lambda_handler_returns_what_lambda_can_serialise(script: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    done = subprocess.run(
-        [sys.executable, "-c", CHECKED_MAIN, script.removesuffix(".py")],
-        cwd=EXAMPLES,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in_examples("-c", CHECKED_MAIN, script.removesuffix(".py"))
     assert done.returncode == 0, done.stderr[-3000:]

@@ -268,6 +268,7 @@ def test_each_fault_on_the_delete_path(
     assert proxy.seen[seen : seen + 2] == [fault, fault]
 
 
+@pytest.mark.timeout(600)  # 30 examples, some waiting out hangs: about 45 s, more on a busy CI
 @settings(
     max_examples=30,
     deadline=None,
