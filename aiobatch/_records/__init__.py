@@ -15,6 +15,7 @@ from .dynamodb import (
 )
 from .kafka import KafkaEventRecord, KafkaEventRecordSchemaMetadata, KafkaHeaders
 from .kinesis import KinesisStreamRecord, KinesisStreamRecordPayload
+from .nested import S3Event, S3EventRecord, SNSMessage
 from .sqs import SQSMessageAttribute, SQSMessageAttributes, SQSRecord, SQSRecordAttributes
 
 __all__ = [
@@ -25,6 +26,9 @@ __all__ = [
     "KafkaHeaders",
     "KinesisStreamRecord",
     "KinesisStreamRecordPayload",
+    "S3Event",
+    "S3EventRecord",
+    "SNSMessage",
     "SQSMessageAttribute",
     "SQSMessageAttributes",
     "SQSRecord",

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._arn import require_sqs_arn
 from ._base import _DictWrapper, _Key
+from .nested import S3Event, SNSMessage
 
 
 class SQSRecordAttributes(_DictWrapper):
@@ -114,6 +115,16 @@ class SQSRecord(_DictWrapper):
         except AttributeError:
             self._json_body = json.loads(self._data["body"])
             return self._json_body
+
+    @property
+    def decoded_nested_s3_event(self) -> S3Event:
+        """The body as an S3 event notification (a bucket notifying this queue)."""
+        return S3Event(self.json_body)
+
+    @property
+    def decoded_nested_sns_event(self) -> SNSMessage:
+        """The body as an SNS notification (a topic this queue subscribes to)."""
+        return SNSMessage(self.json_body)
 
     @property
     def attributes(self) -> SQSRecordAttributes:

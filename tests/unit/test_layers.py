@@ -34,6 +34,7 @@ LAYERS: dict[str, float] = {
     "aiobatch._records.kinesis": 10,
     "aiobatch._records.dynamodb": 10,
     "aiobatch._records.kafka": 10,
+    "aiobatch._records.nested": 10.5,
     "aiobatch._records._base": 11,
     "aiobatch._arn": 12,
     "aiobatch._exceptions": 13,

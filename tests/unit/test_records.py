@@ -23,6 +23,7 @@ from aiobatch import (
     SQSRecordAttributes,
     StreamRecord,
     StreamViewType,
+    testing,
 )
 from aiobatch._records import deserialize_dynamodb_value
 from tests.events import sample
@@ -546,3 +547,52 @@ _values = st.recursive(
 @given(_values)
 def test_deserialize_round_trips(value: Any) -> None:
     assert deserialize_dynamodb_value(_encode(value)) == value
+
+
+def test_nested_s3_and_sns_events_in_an_sqs_body() -> None:
+    s3_notification = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "eu-west-1",
+                "eventTime": "2026-11-27T08:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "uploads",
+                    "bucket": {"name": "my-bucket", "arn": "arn:aws:s3:::my-bucket"},
+                    "object": {"key": "reports/2026+11/a%26b.csv", "size": 42, "eTag": "e"},
+                },
+            }
+        ]
+    }
+    record = SQSRecord(testing.sqs_record(s3_notification))
+    event = record.decoded_nested_s3_event
+    assert event.bucket_name == "my-bucket"
+    assert event.object_key == "reports/2026 11/a&b.csv"  # URL-decoded, as Powertools does
+    assert event.record.s3.get_object.key == "reports/2026+11/a%26b.csv"
+    assert event.record.s3.get_object.size == 42
+    assert [r.event_name for r in event.records] == ["ObjectCreated:Put"]
+    assert event.record.s3.bucket.arn == "arn:aws:s3:::my-bucket"
+
+    sns_notification = {
+        "Type": "Notification",
+        "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+        "TopicArn": "arn:aws:sns:eu-west-1:111122223333:orders",
+        "Subject": None,
+        "Message": '{"order": 7}',
+        "Timestamp": "2026-11-27T08:00:00.000Z",
+        "SignatureVersion": "1",
+        "Signature": "sig",
+        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/cert.pem",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+        "MessageAttributes": {"kind": {"Type": "String", "Value": "order"}},
+    }
+    sns = SQSRecord(testing.sqs_record(sns_notification)).decoded_nested_sns_event
+    assert sns.message == '{"order": 7}'
+    assert sns.topic_arn == "arn:aws:sns:eu-west-1:111122223333:orders"
+    assert sns.subject is None
+    assert sns.get_type == "Notification"
+    assert sns.message_attributes["kind"]["Value"] == "order"
+    assert repr(sns) == "SNSMessage(message_id='95df01b4-ee98-5cb9-9903-4c221d41eb5e')"
