@@ -298,7 +298,7 @@ class _Run(Generic[R, T]):
             # no outcome. Never report it, or what did not start, as done.
             raise asyncio.CancelledError("a record handler raised CancelledError")
         else:
-            reason = self.plan.skipped("not started: an earlier record failed")
+            reason = self.plan.skipped("not started: the batch stopped at a failure")
         keys = self.plan.keys
         for index in range(len(results)):
             if index in self.finished:  # in order: done, waiting for an earlier item

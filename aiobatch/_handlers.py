@@ -7,6 +7,7 @@ takes ``lambda_context``, how many calls may run at once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 from collections.abc import Callable
@@ -127,7 +128,8 @@ def make_call(
                 finally:
                     ended.set()
 
-            future = loop.run_in_executor(pool, run)
+            # The thread sees the caller's context (the processor's current batch).
+            future = loop.run_in_executor(pool, contextvars.copy_context().run, run)
 
             async def outcome() -> Any:
                 value = await future

@@ -179,7 +179,10 @@ class _Processor:
     @property
     def batch(self) -> Batch | None:
         """The batch of the caller's current or last run, or ``None`` before any."""
-        return self._batch_var.get() or self._last
+        batch = self._batch_var.get()
+        if batch is None:  # this task or thread never set one up: the last one made
+            return self._last
+        return None if batch is _REFUSED else batch
 
     def _require_batch(self) -> Batch:
         batch = self.batch
@@ -257,8 +260,9 @@ class _Processor:
         if not callable(handler):
             raise TypeError(f"record_handler must be callable, got {type(handler).__name__}")
         self._check_handler(handler)
-        # Nothing of the last batch may show through if this one is refused.
-        self._batch_var.set(None)
+        # Nothing of the last batch may show through if this one is refused, in this
+        # task or thread (another's batch neither).
+        self._batch_var.set(_REFUSED)
         self._last = None
         source = self.source
         batch = Batch(
@@ -378,10 +382,25 @@ class _Processor:
         return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
 
     def _step(self, batch: Batch) -> Step:
-        """The engine's step for each record: here, the subclass's ``_process_record``."""
+        """The engine's step for each record: here, the subclass's ``_process_record``.
+
+        A failure it reports by returning (a ``"fail"`` tuple, or calling
+        ``failure_handler``) is raised to the engine as :class:`_Reported`, so that the
+        engine stops as it does for any failure (FIFO, ``stop_on_first_failure``)."""
         inline = self._sync_hooks
         concurrency = 1 if inline else self.max_concurrency
-        return Step(self._process_record, concurrency, inline, self._custom_outcome(batch))
+        process, outcome = self._process_record, self._custom_outcome(batch)
+        step: Callable[[Any], Any]
+        if inline:
+
+            def step(record: Any) -> Any:
+                return outcome(record, process(record))
+        else:
+
+            async def step(record: Any) -> Any:
+                return outcome(record, await process(record))
+
+        return Step(step, concurrency, inline, _as_is)
 
     def _order(self, batch: Batch) -> tuple[bool, Stop]:
         """Whether the records of one key run in order, and what a failure stops."""
@@ -419,6 +438,9 @@ class _Processor:
         handler_failures = batch.handler_failures
 
         def on_error(index: int, record: Any, exc: Exception) -> RecordResult:
+            if isinstance(exc, _Reported):  # failure_handler has had its say already
+                self._note_failure(batch, index, record, exc.exception)
+                return exc.result
             self._note_failure(batch, index, record, exc)
             # Powertools passes sys.exc_info() by keyword; overrides written for it unpack
             # it. aiobatch's own failure_handler takes that or the exception itself.
@@ -428,22 +450,22 @@ class _Processor:
 
         return on_error
 
-    def _custom_outcome(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult]:
+    def _custom_outcome(self, batch: Batch) -> Callable[[Any, Any], RecordResult]:
         """Read the outcome of a custom ``_process_record`` from what it returned, or,
-        when it returned nothing usable, from whether it called ``failure_handler``."""
+        when it returned nothing usable, from whether it called ``failure_handler``;
+        raise :class:`_Reported` for a failure."""
         handler_failures = batch.handler_failures
 
-        def on_result(index: int, record: Any, result: Any) -> RecordResult:
+        def outcome(record: Any, result: Any) -> RecordResult:
             exc = handler_failures.pop(id(record), None)
             said = result[0] if isinstance(result, tuple) and result else None
             if said == "success" or (said is None and exc is None):
                 return result if said is not None else ("success", None, record)
             if exc is None:
                 exc = RuntimeError("_process_record reported the record failed")
-            self._note_failure(batch, index, record, exc)
-            return result if said is not None else _fail_entry(record, exc)
+            raise _Reported(result if said is not None else _fail_entry(record, exc), exc)
 
-        return on_result
+        return outcome
 
     def _log_unfinished(self, batch: Batch) -> None:
         unfinished = batch.unfinished_ids
@@ -550,6 +572,23 @@ _LEFT_EARLY = (
     "the `with processor(records, record_handler)` block ended without "
     "processor.process() (or `await processor.aprocess()`): no record was processed"
 )
+
+
+_REFUSED: Any = object()
+"""The caller's batch when its last set-up was refused: it has none, whatever ``_last``."""
+
+
+class _Reported(Exception):
+    """A failure a custom ``_process_record`` reported by returning, raised to the engine
+    so that it counts (and stops) as any failure; ``result`` is what it returned."""
+
+    def __init__(self, result: RecordResult, exception: BaseException) -> None:
+        self.result = result
+        self.exception = exception
+
+
+def _as_is(index: int, record: Any, result: Any) -> Any:
+    return result
 
 
 def _fail_entry(record: Any, exc: BaseException) -> FailureResponse:

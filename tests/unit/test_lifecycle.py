@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from aiobatch import (
     BatchSummary,
     DeadlineExceededError,
     EventType,
+    InvalidEventError,
     PartialSQSProcessor,
     SQSBatchProcessingError,
     SQSRecord,
@@ -565,3 +567,50 @@ def test_handler_overrides_that_return_nothing_keep_the_outcome() -> None:
     with processor(event["Records"], handler):
         results = processor.process()
     assert [r[0] for r in results] == ["success", "fail"]
+
+
+async def test_a_refused_set_up_shows_no_batch_not_another_tasks() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    refused = asyncio.Event()
+    other_done = asyncio.Event()
+    seen: dict[str, Any] = {}
+
+    async def a() -> None:
+        bad = sqs_event(1)
+        del bad["Records"][0]["messageId"]
+        with pytest.raises(InvalidEventError):
+            processor(bad["Records"], failing)
+        refused.set()
+        await other_done.wait()
+        seen["batch"] = processor.batch
+        seen["records"] = list(processor.records)
+
+    async def b() -> None:
+        await refused.wait()
+        await aprocess_partial_response(sqs_event(2), failing, processor)
+        other_done.set()
+
+    await asyncio.gather(a(), b())
+    assert seen == {"batch": None, "records": []}
+
+
+def test_threaded_handlers_see_their_own_batch() -> None:
+    processor = BatchProcessor(EventType.SQS, use_threads=True, max_concurrency=2)
+    seen: dict[str, Any] = {}
+
+    def handler(record: SQSRecord) -> None:
+        time.sleep(0.05)  # both batches are under way
+        seen[record.message_id] = processor.lambda_context
+
+    async def run(context: Any, count: int) -> None:
+        records = sqs_event(count)["Records"]
+        for record in records:
+            record["messageId"] += f"-{context}"
+        async with processor(records, handler, context):
+            await processor.aprocess()
+
+    async def main() -> None:
+        await asyncio.gather(run("A", 2), run("B", 2))
+
+    asyncio.run(main())
+    assert seen == {"m-0-A": "A", "m-1-A": "A", "m-0-B": "B", "m-1-B": "B"}

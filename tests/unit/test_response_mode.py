@@ -554,3 +554,44 @@ def test_process_partial_response_refuses_delete_mode_before_any_handler() -> No
     with pytest.raises(TypeError, match="PartialSQSProcessor deletes messages itself"):
         process_partial_response(testing.sqs_event(["a"]), ran.append, delete_mode)
     assert ran == []
+
+
+@pytest.mark.parametrize("skip_group", [False, True])
+def test_a_custom_process_record_keeps_the_fifo_circuit_breaker(skip_group: bool) -> None:
+    """A failure _process_record reports by returning stops the group like a raised one."""
+    ran: list[str] = []
+
+    class Logging(SqsFifoPartialProcessor):
+        async def _process_record(self, record: Any) -> Any:
+            return await super()._process_record(record)
+
+    def record_handler(record: SQSRecord) -> None:
+        ran.append(record.body)
+        if record.body == "fail":
+            raise ValueError("x")
+
+    event = testing.sqs_event(["ok0", "fail", "ok2"], message_group_id="g")
+    processor = Logging(skip_group_on_error=skip_group)
+    response = process_partial_response(event, record_handler, processor)
+    assert ran == ["ok0", "fail"]  # nothing after the group's failure runs
+    assert positions(response, event) == [1, 2]
+
+
+def test_a_custom_process_record_in_delete_mode_deletes_nothing_after_a_fifo_failure() -> None:
+    from aiobatch import PartialSQSProcessor, SQSBatchProcessingError
+    from aiobatch.testing import FakeSQS
+
+    class Logging(PartialSQSProcessor):
+        async def _process_record(self, record: Any) -> Any:
+            return await super()._process_record(record)
+
+    def record_handler(record: SQSRecord) -> None:
+        if record.body == "fail":
+            raise ValueError("x")
+
+    sqs = FakeSQS()
+    processor = Logging(sqs=sqs)
+    event = testing.sqs_event(["ok0", "fail", "ok2"], message_group_id="g")
+    with pytest.raises(SQSBatchProcessingError), processor(event["Records"], record_handler):
+        processor.process()
+    assert [m.body for m in sqs.deleted] == ["ok0"]
