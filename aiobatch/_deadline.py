@@ -7,6 +7,7 @@ stops a little before the end.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 RETURN_TIME = 0.1
@@ -27,6 +28,8 @@ def remaining_seconds(lambda_context: Any) -> float | None:
     except Exception:
         return None
     if isinstance(millis, bool) or not isinstance(millis, int | float):
+        return None
+    if not math.isfinite(millis):  # NaN or infinite: not a time left
         return None
     return millis / 1000
 

@@ -95,7 +95,14 @@ def test_default_margin_lets_a_batch_run_under_a_one_second_fake_context() -> No
 
 @pytest.mark.parametrize(
     "context",
-    [None, object(), MagicMock(), type("C", (), {"get_remaining_time_in_millis": None})()],
+    [
+        None,
+        object(),
+        MagicMock(),
+        type("C", (), {"get_remaining_time_in_millis": None})(),
+        type("NaN", (), {"get_remaining_time_in_millis": lambda self: float("nan")})(),
+        type("Inf", (), {"get_remaining_time_in_millis": lambda self: float("inf")})(),
+    ],
 )
 def test_no_usable_context_means_no_deadline(context: Any) -> None:
     assert remaining_seconds(context) is None
