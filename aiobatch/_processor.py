@@ -265,8 +265,9 @@ class _Processor:
         self._batch_var.set(_REFUSED)
         self._last = None
         source = self.source
+        parsed = self._parse_records(records)  # the built-in processors make a list already
         batch = Batch(
-            list(self._parse_records(records)),
+            parsed if type(parsed) is list else list(parsed),
             handler,
             lambda_context,
             event_type=source.event_type.value if source is not None else None,
