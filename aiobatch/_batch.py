@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ._deadline import Deadline
+from ._engine import UNSET
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
@@ -69,6 +70,9 @@ class Batch:
     """
 
     __slots__ = (
+        "_results",
+        "_successes",
+        "completed",
         "context",
         "deadline",
         "deleted",
@@ -81,15 +85,16 @@ class Batch:
         "handler",
         "handler_call",
         "handler_failures",
+        "inline",
         "processing_time",
+        "raw_values",
         "records",
         "response",
-        "results",
         "started_at",
         "state",
-        "success_messages",
         "undeleted_messages",
         "unfinished_ids",
+        "values",
     )
 
     def __init__(
@@ -105,8 +110,15 @@ class Batch:
         self.event_type = event_type
         self.state = BatchState.SET_UP
         self.deadline: Deadline | None = None
-        self.results: list[RecordResult] | None = None
-        self.success_messages: list[Any] = []
+        # One entry per record, filled in as records finish: a failure's result tuple,
+        # and a success's (with raw_values, the handler's value itself: no tuple is
+        # made per record unless someone asks for the results).
+        self.values: list[Any] | None = None
+        self.raw_values = False
+        self.completed = False  # every record has an outcome
+        self._results: list[RecordResult] | None = None
+        # Successes as success_handler kept them; None: read from values when asked.
+        self._successes: list[Any] | None = []
         self.fail_messages: list[Any] = []
         self.exceptions: list[ExceptionInfo] = []
         self.failures: dict[int, BaseException] = {}
@@ -123,6 +135,8 @@ class Batch:
         # Exceptions given to failure_handler, by id(record): how a custom
         # _process_record that returns a failure tuple is matched to its exception.
         self.handler_failures: dict[int, BaseException] = {}
+        # Run by the sync facade without an event loop, just now (see _runner.run_inline).
+        self.inline = False
 
     def __repr__(self) -> str:
         # Short and free of record data: asyncio puts a task's result in the task's repr,
@@ -131,6 +145,51 @@ class Batch:
             f"<Batch {self.event_type or 'custom'} of {len(self.records)} records, "
             f"{self.state.value}, {len(self.failures)} failed>"
         )
+
+    def keep_raw_values(self) -> None:
+        """Successes keep the handler's value alone; tuples and success_messages are
+        made from the values when read."""
+        self.raw_values = True
+        self._successes = None
+
+    @property
+    def results(self) -> list[RecordResult] | None:
+        """One result tuple per record, in input order, once every record has one."""
+        if not self.completed or self.values is None:
+            return None
+        results = self._results
+        if results is None:
+            values = self.values
+            if self.raw_values:
+                records, failures = self.records, self.failures
+                results = [
+                    value if index in failures else ("success", value, records[index])
+                    for index, value in enumerate(values)
+                ]
+            else:
+                results = values
+            self._results = results
+        return results
+
+    @property
+    def success_messages(self) -> list[Any]:
+        """The records that succeeded: in input order unless a custom
+        ``success_handler`` kept them (in the order they finished)."""
+        successes = self._successes
+        if successes is not None:
+            return successes
+        values = self.values
+        if values is None:
+            return []
+        records, failures = self.records, self.failures
+        successes = [
+            records[index]
+            for index, value in enumerate(values)
+            if value is not UNSET and index not in failures
+        ]
+        if self.completed:  # final: keep it, and what a caller adds to it
+            self._successes = successes
+        return successes
 
     def failed_indices(self) -> list[int]:
         return sorted(self.failures)
@@ -149,7 +208,7 @@ class Batch:
         return BatchSummary(
             event_type=self.event_type,
             records=len(self.records),
-            succeeded=len(self.records) - len(self.failures) if self.results is not None else 0,
+            succeeded=len(self.records) - len(self.failures) if self.completed else 0,
             failed=len(self.failures),
             failed_by_type=MappingProxyType(dict(by_type)),
             skipped=skipped,
@@ -159,5 +218,5 @@ class Batch:
             undeleted_messages=tuple(self.undeleted_messages),
             duration=end - self.started_at if self.started_at else 0.0,
             processing_duration=self.processing_time,
-            completed=self.results is not None,
+            completed=self.completed,
         )

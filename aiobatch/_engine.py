@@ -22,14 +22,14 @@ import heapq
 import time
 import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from inspect import isawaitable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ._exceptions import DeadlineExceededError as DeadlineError
 from ._exceptions import RecordSkippedError as SkippedError
 from ._exceptions import RecordTimeoutError
+from ._runner import Detour
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -43,22 +43,24 @@ class Stop(enum.Enum):
     KEY = "key"  # no further item of the failed item's key starts
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """How to run a batch; the defaults run everything, unordered, without a deadline."""
 
     concurrency: int = 1
     keys: Sequence[Hashable | None] | None = None  # an item waits for earlier items of its key
     stop: Stop = Stop.NOTHING
     deadline: float | None = None  # loop.time() after which nothing starts or runs on
-    deadline_text: str = "the batch deadline passed"
+    # Why an item the deadline stopped failed; a function when only worth making if used.
+    deadline_text: str | Callable[[], str] = "the batch deadline passed"
     item_timeout: float | None = None  # seconds one step may take
     sync_step: bool = False  # step returns its value instead of an awaitable
     skipped: type[Exception] = SkippedError  # what an item skipped after a failure gets
     group_skipped: type[Exception] = SkippedError  # ... after a failure of its key
+    inline: bool = False  # no event loop (see _runner.run_inline): deadline on time.monotonic
 
 
-_UNSET: object = object()
+UNSET: Any = object()
+"""An item's result before it has one."""
 
 _GENERATORS = (types.GeneratorType, types.AsyncGeneratorType)
 
@@ -72,47 +74,63 @@ def _not_run() -> TypeError:
 
 
 class _Run(Generic[R, T]):
+    # What most runs never change, as class attributes: a run is made per batch.
+    stopped = False  # no further item starts
+    deadline_hit = False  # the deadline cancelled items under way
+    too_close = 0.0  # >0: stopped that long before the deadline (see may_start)
+    worker_died = False  # a worker ended by a CancelledError of its item's own
+    failed_keys: frozenset[Hashable] | set[Hashable] = frozenset()  # the scheduler's set
+    scheduler: _Scheduler[Any, Any] | None = None  # when ordered by key
+    next_to_settle = 0
+    failed_before = False  # a failure was settled: later items fail too
+    longest = 0.0  # the longest inline step so far, in seconds
+
     def __init__(
         self,
         items: Sequence[R],
         step: Callable[[R], Any],
-        on_success: Callable[[int, R, Any], T],
+        on_success: Callable[[int, R, Any], T] | None,
         on_error: Callable[[int, R, Exception], T],
         plan: Plan,
+        results: list[T] | None = None,
     ) -> None:
         self.items = items
         self.step = step
         self.on_success = on_success
         self.on_error = on_error
         self.plan = plan
-        self.results: list[T] = [_UNSET] * len(items)  # type: ignore[list-item]
-        self.stopped = False  # no further item starts
-        self.deadline_hit = False  # the deadline cancelled items under way
-        self.too_close = 0.0  # >0: stopped that long before the deadline (see may_start)
-        self.worker_died = False  # a worker ended by a CancelledError of its item's own
-        self.failed_keys: set[Hashable] = set()
-        self.wake_all: Callable[[], None] = lambda: None  # the scheduler's, when ordered
-        self.loop = asyncio.get_running_loop()
+        self.results: list[T] = [UNSET] * len(items) if results is None else results
+        # Inline (one worker, plain functions, no loop): the deadline is on time.monotonic
+        # and is checked between items; nothing runs that could be cancelled.
+        self.loop = None if plan.inline else asyncio.get_running_loop()
+        self.clock: Callable[[], float] = time.monotonic if self.loop is None else self.loop.time
         # Stop.BATCH reports outcomes in input order: the first failure and everything
         # after it fail, whatever order they finished in (see settle).
         self.in_order = plan.stop is Stop.BATCH
         self.finished: dict[int, tuple[Any, bool]] = {}  # done, not yet settled
-        self.next_to_settle = 0
-        self.failed_before = False  # a failure was settled: later items fail too
-        self.longest = 0.0  # the longest inline step so far, in seconds
+
+    def wake_all(self) -> None:
+        """Wake every worker waiting for an item (only ordered runs wait)."""
+        scheduler = self.scheduler
+        if scheduler is not None:
+            scheduler.wake(len(scheduler.waiters))
+
+    def deadline_error(self) -> DeadlineError:
+        text = self.plan.deadline_text
+        return DeadlineError(text if isinstance(text, str) else text())
 
     async def run_one(self, index: int, item: R) -> bool:
         """Run one item; True when it succeeded."""
         try:
             timeout = self.plan.item_timeout
             if self.plan.sync_step:
-                began = self.loop.time()
+                began = self.clock()
                 value = self.step(item)
-                self.longest = max(self.longest, self.loop.time() - began)
+                self.longest = max(self.longest, self.clock() - began)
                 if value is not None:
                     if isawaitable(value):
                         # A plain function that returned a coroutine: its timeout applies.
-                        value = await bounded(value, timeout)
+                        value = await self.awaited(value, timeout)
                     elif isinstance(value, _GENERATORS):
                         raise _not_run()
             else:
@@ -128,11 +146,15 @@ class _Run(Generic[R, T]):
             self.done(index, value, failed=False)
             return True
         try:
-            self.results[index] = self.on_success(index, item, value)
+            self.results[index] = self.succeeded(index, item, value)
         except Exception as exc:
             self.results[index] = self.on_error(index, item, exc)
             return False
         return True
+
+    def succeeded(self, index: int, item: R, value: Any) -> T:
+        on_success = self.on_success
+        return value if on_success is None else on_success(index, item, value)
 
     def done(self, index: int, outcome: Any, *, failed: bool) -> None:
         """Note an item done and settle every item whose turn has come."""
@@ -159,14 +181,29 @@ class _Run(Generic[R, T]):
             )
         else:
             try:
-                self.results[index] = self.on_success(index, item, outcome)
+                self.results[index] = self.succeeded(index, item, outcome)
             except Exception as exc:
                 self.failed_before = True
                 self.results[index] = self.on_error(index, item, exc)
 
+    async def awaited(self, awaitable: Awaitable[Any], seconds: float | None) -> Any:
+        """What an awaitable returned by a plain function comes to. Inline, with no
+        loop to await it on, it makes a detour to the sync bridge's loop, within the
+        deadline."""
+        if self.loop is not None:
+            return await bounded(awaitable, seconds)
+        deadline = self.plan.deadline
+        if deadline is None:
+            return await Detour(awaitable)
+        try:
+            return await Detour(bounded(awaitable, max(0.0, deadline - time.monotonic())))
+        except RecordTimeoutError:
+            self.stopped = True
+            raise self.deadline_error() from None
+
     def past_deadline(self) -> bool:
         deadline = self.plan.deadline
-        return deadline is not None and self.loop.time() >= deadline
+        return deadline is not None and self.clock() >= deadline
 
     def may_start(self) -> bool:
         """Whether the next item may start: not past the deadline and, for inline plain
@@ -175,7 +212,7 @@ class _Run(Generic[R, T]):
         deadline = self.plan.deadline
         if deadline is None:
             return True
-        left = deadline - self.loop.time()
+        left = deadline - self.clock()
         if left <= 0:
             return False
         if self.plan.sync_step and left < self.longest:
@@ -192,8 +229,9 @@ class _Run(Generic[R, T]):
             self.results,
         )
         sync = self.plan.sync_step
+        keep = on_success is None  # the value is the result
         deadline = self.plan.deadline
-        if deadline is not None:  # on the cheaper clock the loop's time is based on
+        if deadline is not None and self.loop is not None:  # on the clock loop.time uses
             deadline -= self.loop.time() - time.monotonic()
         now = time.monotonic
         began = longest = 0.0
@@ -217,13 +255,13 @@ class _Run(Generic[R, T]):
                 if sync:
                     value = step(item)
                     if value is not None:
-                        if isawaitable(value):
-                            value = await value  # a plain function that returned a coroutine
+                        if isawaitable(value):  # a plain function that returned a coroutine
+                            value = await self.awaited(value, None)
                         elif isinstance(value, _GENERATORS):
                             raise _not_run()
                 else:
                     value = await step(item)
-                results[index] = on_success(index, item, value)
+                results[index] = value if keep else on_success(index, item, value)  # type: ignore[misc]
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
 
@@ -266,6 +304,12 @@ class _Run(Generic[R, T]):
         else:
             scheduler = _Scheduler(self, plan.keys)
             make_worker = scheduler.worker
+        if self.loop is None:
+            if workers != 1 and count:
+                raise RuntimeError("an inline run has one worker")
+            if count:
+                await make_worker()
+            return self.complete()
         deadline = asyncio.timeout_at(plan.deadline)
         try:
             async with deadline:
@@ -283,10 +327,11 @@ class _Run(Generic[R, T]):
     def complete(self) -> list[T]:
         results = self.results
         incomplete = self.stopped or self.failed_keys or self.deadline_hit or self.worker_died
-        if not incomplete or (_UNSET not in results and not self.finished):
+        # `is`, not `in`: a result may be any value, with any __eq__.
+        if not incomplete or (all(r is not UNSET for r in results) and not self.finished):
             return results
         if self.deadline_hit or self.past_deadline():
-            reason: Exception = DeadlineError(self.plan.deadline_text)
+            reason: Exception = self.deadline_error()
         elif self.too_close:
             reason = DeadlineError(
                 "not started: the time left before the batch deadline was shorter than the "
@@ -303,7 +348,7 @@ class _Run(Generic[R, T]):
         for index in range(len(results)):
             if index in self.finished:  # in order: done, waiting for an earlier item
                 self.settle(index, *self.finished.pop(index))
-            elif results[index] is _UNSET:
+            elif results[index] is UNSET:
                 if keys is not None and keys[index] in self.failed_keys:
                     why: Exception = self.plan.group_skipped(
                         "not started: an earlier record of its group failed"
@@ -370,7 +415,9 @@ class _Scheduler(Generic[R, T]):
         heapq.heapify(self.ready)
         self.unstarted = len(keys)
         self.waiters: deque[asyncio.Future[None]] = deque()
-        run.wake_all = lambda: self.wake(len(self.waiters))
+        self.failed_keys: set[Hashable] = set()
+        run.failed_keys = self.failed_keys
+        run.scheduler = self
 
     def wake(self, count: int) -> None:
         while count and self.waiters:
@@ -389,6 +436,7 @@ class _Scheduler(Generic[R, T]):
                 self.wake(len(self.waiters))
                 return
             if not self.ready:
+                assert run.loop is not None  # an inline run has one worker, which never waits
                 waiter = run.loop.create_future()
                 self.waiters.append(waiter)
                 await waiter
@@ -398,7 +446,7 @@ class _Scheduler(Generic[R, T]):
             key = self.keys[index]
             ok = await run.run_one(index, run.items[index])
             if not ok and stop is Stop.KEY and key is not None:
-                run.failed_keys.add(key)
+                self.failed_keys.add(key)
                 self.unstarted -= len(self.pending[key])
                 self.pending[key].clear()
             if key is not None:
@@ -410,19 +458,22 @@ class _Scheduler(Generic[R, T]):
                 self.wake(len(self.waiters))
 
 
-async def run_all(
+def run_all(
     items: Sequence[R],
     step: Callable[[R], Any],
-    on_success: Callable[[int, R, Any], T],
+    on_success: Callable[[int, R, Any], T] | None,
     on_error: Callable[[int, R, Exception], T],
     plan: Plan,
-) -> list[T]:
-    """Run ``step`` over every item as ``plan`` says.
+    results: list[T] | None = None,
+) -> Coroutine[Any, Any, list[T]]:
+    """Run ``step`` over every item as ``plan`` says (a coroutine to await).
 
     ``step(item)`` returns an awaitable (its value when ``plan.sync_step``); the
-    item's result is ``on_success(index, item, value)``. Returns one result per item,
+    item's result is ``on_success(index, item, value)``, or the value itself when
+    ``on_success`` is None. Returns one result per item (in ``results`` when given: a
+    list of ``UNSET``, one per item, which a caller may read while the run goes on),
     in input order whatever order they finished in. An item whose step or
     ``on_success`` raised ``Exception``, that the deadline caught, or that a failure
     kept from starting gets ``on_error(index, item, exc)`` instead.
     """
-    return await _Run(items, step, on_success, on_error, plan).run()
+    return _Run(items, step, on_success, on_error, plan, results).run()

@@ -15,7 +15,6 @@ from typing import Any, TypeVar, overload
 from ._batch import Batch
 from ._processor import AsyncBasePartialProcessor, BasePartialProcessor, _Processor
 from ._response_mode import BatchProcessor
-from ._runner import run_sync
 from ._sources import records_of
 from ._types import LambdaContext, PartialItemFailureResponse, RecordHandler
 
@@ -71,7 +70,7 @@ def process_partial_response(
     """
     processor = _response_processor(processor)
     batch = set_up(processor, event, record_handler, context)
-    run_sync(
+    processor._run_sync(
         "`await aprocess_partial_response(event, record_handler, processor, context)`",
         processor._run,
         batch,
@@ -107,7 +106,9 @@ def batch_processor(
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> T:
             batch = set_up(processor, event, record_handler, context)
-            run_sync("`@async_batch_processor` on an `async def` handler", processor._run, batch)
+            processor._run_sync(
+                "`@async_batch_processor` on an `async def` handler", processor._run, batch
+            )
             return handler(event, context, *args, **kwargs)
 
         return wrapper

@@ -10,19 +10,20 @@ context managers call the three steps one by one.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple, Self, TypedDict, Unpack
+from typing import Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary
 from ._deadline import Deadline
-from ._engine import Plan, Stop, run_all
+from ._engine import UNSET, Plan, Stop, run_all
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
@@ -33,7 +34,7 @@ from ._exceptions import (
 )
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
 from ._records import _DictWrapper
-from ._runner import run_sync
+from ._runner import Detour, run_inline, run_sync
 from ._sources import EventSource, check_list, log_id
 from ._types import (
     FailureResponse,
@@ -44,6 +45,8 @@ from ._types import (
 )
 
 _logger = logging.getLogger("aiobatch")
+
+T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 100
 
@@ -117,9 +120,29 @@ def _misuse(step: str, state: BatchState) -> RuntimeError:
     return RuntimeError(_MISUSE[(step, state)])
 
 
-async def _maybe_await(value: Any) -> None:
+async def _maybe_await(value: Any, *, detour: bool = False) -> None:
+    """Await ``value`` when it is awaitable; with ``detour`` (a run without an event
+    loop meeting a user's awaitable) on the sync bridge's loop."""
     if isawaitable(value):
-        await value
+        await (Detour(value) if detour else value)
+
+
+def loop_free(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an ``async def`` hook of aiobatch's own that never waits for an event loop,
+    so that a run without one may await it (see ``_runner.run_inline``)."""
+    method._aiobatch_loop_free = True  # type: ignore[attr-defined]
+    return method
+
+
+def _is_loop_free(method: Any) -> bool:
+    return getattr(method, "_aiobatch_loop_free", False) is True
+
+
+def _is_async_hook(hook: Any) -> bool:
+    return hook is not None and (
+        inspect.iscoroutinefunction(hook)
+        or inspect.iscoroutinefunction(getattr(hook, "__call__", None))  # noqa: B004
+    )
 
 
 class Step(NamedTuple):
@@ -128,7 +151,7 @@ class Step(NamedTuple):
     call: Callable[[Any], Any]
     concurrency: int
     inline: bool  # call returns the value, not an awaitable
-    on_success: Callable[[int, Any, Any], RecordResult]
+    on_success: Callable[[int, Any, Any], RecordResult] | None  # None: the value is the result
     timed: bool = False  # call applies record_timeout itself
 
 
@@ -301,27 +324,29 @@ class _Processor:
         self._batch_var.set(batch)
         batch.state = BatchState.STARTED
         batch.started_at = time.perf_counter()
-        await self._fire("on_batch_start", self.on_batch_start, batch)
+        if self.on_batch_start is not None:
+            await self._fire("on_batch_start", self.on_batch_start, batch)
         try:
-            await _maybe_await(self._prepare())
+            prepared = self._prepare()
+            if prepared is not None:
+                await _maybe_await(prepared, detour=batch.inline and self._sync_hooks)
         except BaseException:
             await self._finish(batch)
             raise
 
-    async def _process(self, batch: Batch) -> list[RecordResult]:
+    async def _process(self, batch: Batch) -> None:
         if batch.state is not BatchState.STARTED:
             raise _misuse("process", batch.state)
         self._batch_var.set(batch)
         batch.state = BatchState.PROCESSING
         began = time.perf_counter()
         try:
-            results = await self._run_records(batch)
+            await self._run_records(batch)
         finally:
             batch.processing_time = time.perf_counter() - began
-        batch.results = results
+        batch.completed = True
         batch.state = BatchState.PROCESSED
         self._log_unfinished(batch)
-        return results
 
     async def _finish(self, batch: Batch) -> None:
         """Clean up when every record has an outcome; end the batch either way."""
@@ -330,7 +355,9 @@ class _Processor:
         self._batch_var.set(batch)
         try:
             if batch.state is BatchState.PROCESSED:
-                await _maybe_await(self._clean())
+                cleaned = self._clean()
+                if cleaned is not None:
+                    await _maybe_await(cleaned, detour=batch.inline and self._sync_hooks)
         finally:
             batch.state = BatchState.FINISHED
             batch.ended_at = time.perf_counter()
@@ -341,8 +368,9 @@ class _Processor:
         """Call a hook; one that raises is logged and changes nothing."""
         if hook is None:
             return
+        batch = argument if isinstance(argument, Batch) else self.batch
         try:
-            await _maybe_await(hook(argument))
+            await _maybe_await(hook(argument), detour=batch is not None and batch.inline)
         except Exception as exc:
             self.logger.error(
                 "the %s hook raised %s; the batch is unaffected",
@@ -353,11 +381,11 @@ class _Processor:
 
     # -- running the records --
 
-    async def _run_records(self, batch: Batch) -> list[RecordResult]:
-        loop = asyncio.get_running_loop()
+    async def _run_records(self, batch: Batch) -> None:
+        loopless = batch.inline
         deadline = Deadline.from_context(
             batch.context,
-            loop.time(),
+            time.monotonic() if loopless else asyncio.get_running_loop().time(),
             margin=self.deadline_margin,
             cleanup_allowance=self._cleanup_allowance(),
         )
@@ -374,13 +402,15 @@ class _Processor:
             keys=keys,
             stop=stop,
             deadline=None if deadline is None else deadline.batch_end,
-            deadline_text="" if deadline is None else deadline.describe(),
+            deadline_text="" if deadline is None else deadline.describe,
             item_timeout=None if timed else self.record_timeout,
             sync_step=inline,
             skipped=self._skipped_error,
             group_skipped=self._group_skipped_error,
+            inline=loopless,
         )
-        return await run_all(batch.records, step, on_success, self._on_error(batch), plan)
+        batch.values = [UNSET] * len(batch.records)
+        await run_all(batch.records, step, on_success, self._on_error(batch), plan, batch.values)
 
     def _step(self, batch: Batch) -> Step:
         """The engine's step for each record: here, the subclass's ``_process_record``.
@@ -401,7 +431,30 @@ class _Processor:
             async def step(record: Any) -> Any:
                 return outcome(record, await process(record))
 
-        return Step(step, concurrency, inline, _as_is)
+        return Step(step, concurrency, inline, None)
+
+    def _inline_ok(self, batch: Batch) -> bool:
+        """Whether the batch can run without an event loop: plain functions only, one at
+        a time, nothing to time out (see ``_runner.run_inline``)."""
+        return (
+            self._sync_hooks
+            and self.record_timeout is None
+            and not _is_async_hook(self.on_batch_start)
+            and not _is_async_hook(self.on_batch_end)
+        )
+
+    def _run_sync(
+        self, alternative: str, step: Callable[[Batch], Coroutine[Any, Any, T]], batch: Batch
+    ) -> T:
+        """Run a lifecycle step to the end from sync code: without an event loop when
+        nothing in the batch needs one, else on the sync bridge's loop."""
+        if not self._inline_ok(batch):
+            return run_sync(alternative, step, batch)
+        batch.inline = True
+        try:
+            return run_inline(alternative, step, batch)
+        finally:
+            batch.inline = False
 
     def _order(self, batch: Batch) -> tuple[bool, Stop]:
         """Whether the records of one key run in order, and what a failure stops."""
@@ -529,14 +582,18 @@ class _Processor:
     async def aprocess(self) -> list[RecordResult]:
         """Run every record of the current batch; one result tuple per record, in input
         order."""
-        return await self._process(self._require_batch())
+        batch = self._require_batch()
+        await self._process(batch)
+        return _results_of(batch)
 
     def process(self) -> list[RecordResult]:
         """Sync facade of :meth:`aprocess`."""
-        return run_sync(self._alternative, self._process, self._require_batch())
+        batch = self._require_batch()
+        self._run_sync(self._alternative, self._process, batch)
+        return _results_of(batch)
 
     def __enter__(self) -> Self:
-        run_sync(_IN_BLOCK, self._start, self._require_batch())
+        self._run_sync(_IN_BLOCK, self._start, self._require_batch())
         return self
 
     def __exit__(
@@ -547,7 +604,7 @@ class _Processor:
     ) -> None:
         batch = self._require_batch()
         processed = batch.state is not BatchState.STARTED
-        run_sync(_IN_BLOCK, self._finish, batch)
+        self._run_sync(_IN_BLOCK, self._finish, batch)
         if not processed and exc_type is None:
             raise RuntimeError(_LEFT_EARLY)
 
@@ -588,8 +645,10 @@ class _Reported(Exception):
         self.exception = exception
 
 
-def _as_is(index: int, record: Any, result: Any) -> Any:
-    return result
+def _results_of(batch: Batch) -> list[RecordResult]:
+    results = batch.results
+    assert results is not None  # processed
+    return results
 
 
 def _fail_entry(record: Any, exc: BaseException) -> FailureResponse:
@@ -659,7 +718,9 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         self.use_threads = use_threads
         self._threads = ThreadPool() if use_threads else None
         self._traits: tuple[RecordHandler, HandlerTraits] | None = None
-        self._custom_step = type(self)._process_record is not RecordHandlerProcessor._process_record
+        cls = type(self)
+        self._custom_step = cls._process_record is not RecordHandlerProcessor._process_record
+        self._loop_free_hooks = _is_loop_free(cls._prepare) and _is_loop_free(cls._clean)
 
     def _handler_traits(self, handler: RecordHandler) -> HandlerTraits:
         cached = self._traits
@@ -690,11 +751,24 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             )
         return call
 
+    @loop_free
     async def _prepare(self) -> None:
         return None
 
+    @loop_free
     async def _clean(self) -> None:
         return None
+
+    def _inline_ok(self, batch: Batch) -> bool:
+        return (
+            self._loop_free_hooks
+            and not self._custom_step
+            and self._threads is None
+            and self.record_timeout is None
+            and not self._handler_traits(batch.handler).is_async
+            and (self.on_batch_start is None or not _is_async_hook(self.on_batch_start))
+            and (self.on_batch_end is None or not _is_async_hook(self.on_batch_end))
+        )
 
     async def _process_record(self, record: Any) -> RecordResult:
         call = self._handler_call(self._require_batch())
@@ -711,15 +785,12 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         call = self._handler_call(batch)
         return Step(call.call, call.concurrency, call.inline, self._on_success(batch), call.timed)
 
-    def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult]:
+    def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult] | None:
         if type(self).success_handler is _Processor.success_handler:
-            keep = batch.success_messages.append
-
-            def kept(index: int, record: Any, value: Any) -> RecordResult:
-                keep(record)
-                return ("success", value, record)
-
-            return kept
+            # Nothing to do per success: the engine keeps the value; the result tuple and
+            # success_messages are made from it if and when someone reads them.
+            batch.keep_raw_values()
+            return None
         success_handler = self.success_handler
 
         def on_success(index: int, record: Any, value: Any) -> RecordResult:

@@ -23,6 +23,7 @@ from ._processor import (
     BatchEndHook,
     BatchStartHook,
     RecordHandlerProcessor,
+    loop_free,
 )
 from ._sources import SOURCES, EventSource, EventType, validate
 from ._types import PartialItemFailureResponse
@@ -126,6 +127,7 @@ class BatchProcessor(RecordHandlerProcessor):
             return list(range(failed[0], count))
         return failed
 
+    @loop_free
     async def _clean(self) -> None:
         batch = self._require_batch()
         records = batch.records

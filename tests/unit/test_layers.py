@@ -28,7 +28,7 @@ LAYERS: dict[str, float] = {
     "aiobatch._engine": 8,
     "aiobatch._sources": 8,
     "aiobatch._deadline": 8,
-    "aiobatch._runner": 8,
+    "aiobatch._runner": 8.5,
     "aiobatch._records": 9,
     "aiobatch._records.sqs": 10,
     "aiobatch._records.kinesis": 10,

@@ -513,7 +513,8 @@ def positions(response: Any, event: dict[str, Any]) -> list[int]:
     return [position[f["itemIdentifier"]] for f in response["batchItemFailures"]]
 
 
-def test_overlapping_runs_from_threads_get_their_own_answers_or_a_refusal() -> None:
+def test_overlapping_plain_runs_from_threads_get_their_own_answers() -> None:
+    # Plain handlers run without the event loop, so threads need not take turns.
     processor = BatchProcessor(EventType.SQS)
     inside = threading.Event()
     release = threading.Event()
@@ -534,7 +535,41 @@ def test_overlapping_runs_from_threads_get_their_own_answers_or_a_refusal() -> N
 
     thread = threading.Thread(target=first)
     thread.start()
-    inside.wait(10)
+    assert inside.wait(10)
+    second_event = testing.sqs_event(["ok", "bad-b"])
+    try:
+        second = process_partial_response(second_event, handler, processor)
+    finally:
+        release.set()
+        thread.join(10)
+    response, event = outcome["first"]
+    assert positions(response, event) == [1]
+    assert positions(second, second_event) == [1]
+    assert processor.response() == second  # this thread's batch
+
+
+def test_overlapping_loop_runs_from_threads_get_their_own_answers_or_a_refusal() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    inside = threading.Event()
+    release = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    async def handler(record: SQSRecord) -> None:
+        if record.body == "slow":
+            inside.set()
+            await asyncio.to_thread(release.wait, 10)
+        if record.body.startswith("bad"):
+            raise ValueError("x")
+
+    def first() -> None:
+        event = testing.sqs_event(["slow", "bad-a"])
+        with processor(event["Records"], handler):
+            processor.process()
+        outcome["first"] = (processor.response(), event)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert inside.wait(10)
     second_event = testing.sqs_event(["bad-b"])
     try:
         process_partial_response(second_event, handler, processor)

@@ -62,14 +62,17 @@ def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
     release = threading.Event()
     outcome: dict[str, Any] = {}
 
-    def slow(record: SQSRecord) -> None:
+    async def slow(record: SQSRecord) -> None:
         inside.set()
-        release.wait(10)
+        await asyncio.to_thread(release.wait, 10)
 
     def first() -> None:
         outcome["first"] = process_partial_response(
             events.sqs_event(1), slow, BatchProcessor(EventType.SQS)
         )
+
+    async def record_it(record: SQSRecord) -> None:
+        ran.append(record)
 
     thread = threading.Thread(target=first)
     thread.start()
@@ -77,8 +80,16 @@ def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
         assert inside.wait(10)
         ran: list[Any] = []
         with pytest.raises(SyncInAsyncError, match="another thread"):
-            process_partial_response(events.sqs_event(1), ran.append, BatchProcessor(EventType.SQS))
+            process_partial_response(events.sqs_event(1), record_it, BatchProcessor(EventType.SQS))
         assert ran == []
+        # A plain handler needs no event loop, so it need not wait for the busy one.
+        plain: list[Any] = []
+        event = events.sqs_event(2)
+        response = process_partial_response(event, plain.append, BatchProcessor(EventType.SQS))
+        assert response == {"batchItemFailures": []}
+        assert [record.message_id for record in plain] == [
+            record["messageId"] for record in event["Records"]
+        ]
     finally:
         release.set()
         thread.join(10)
