@@ -15,10 +15,10 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
-from types import TracebackType
+from types import CoroutineType, TracebackType
 from typing import Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary
@@ -125,6 +125,14 @@ async def _maybe_await(value: Any, *, detour: bool = False) -> None:
     loop meeting a user's awaitable) on the sync bridge's loop."""
     if isawaitable(value):
         await (Detour(value) if detour else value)
+
+
+def _awaiting(value: Any, *, detour: bool) -> Awaitable[Any]:
+    """What to await for a hook's return value: a coroutine itself (the common case,
+    without a coroutine more), else :func:`_maybe_await` of it."""
+    if type(value) is CoroutineType and not detour:
+        return value
+    return _maybe_await(value, detour=detour)
 
 
 def loop_free(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -293,7 +301,7 @@ class _Processor:
             parsed if type(parsed) is list else list(parsed),
             handler,
             lambda_context,
-            event_type=source.event_type.value if source is not None else None,
+            event_type=source.event_name if source is not None else None,
         )
         self._use(batch)
         return batch
@@ -329,7 +337,7 @@ class _Processor:
         try:
             prepared = self._prepare()
             if prepared is not None:
-                await _maybe_await(prepared, detour=batch.inline and self._sync_hooks)
+                await _awaiting(prepared, detour=batch.inline and self._sync_hooks)
         except BaseException:
             await self._finish(batch)
             raise
@@ -357,7 +365,7 @@ class _Processor:
             if batch.state is BatchState.PROCESSED:
                 cleaned = self._clean()
                 if cleaned is not None:
-                    await _maybe_await(cleaned, detour=batch.inline and self._sync_hooks)
+                    await _awaiting(cleaned, detour=batch.inline and self._sync_hooks)
         finally:
             batch.state = BatchState.FINISHED
             batch.ended_at = time.perf_counter()
@@ -397,17 +405,17 @@ class _Processor:
         if ordered and source is not None:
             order_key = source.order_key
             keys = [order_key(_raw(record)) for record in batch.records]
-        plan = Plan(
-            concurrency=concurrency,
-            keys=keys,
-            stop=stop,
-            deadline=None if deadline is None else deadline.batch_end,
-            deadline_text="" if deadline is None else deadline.describe,
-            item_timeout=None if timed else self.record_timeout,
-            sync_step=inline,
-            skipped=self._skipped_error,
-            group_skipped=self._group_skipped_error,
-            inline=loopless,
+        plan = Plan(  # by position: made per batch, and half the cost of by keyword
+            concurrency,
+            keys,
+            stop,
+            None if deadline is None else deadline.batch_end,  # deadline
+            "" if deadline is None else deadline.describe,  # deadline_text
+            None if timed else self.record_timeout,  # item_timeout
+            inline,  # sync_step
+            self._skipped_error,  # skipped
+            self._group_skipped_error,  # group_skipped
+            loopless,  # inline
         )
         batch.values = [UNSET] * len(batch.records)
         await run_all(batch.records, step, on_success, self._on_error(batch), plan, batch.values)
@@ -718,6 +726,8 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         self.use_threads = use_threads
         self._threads = ThreadPool() if use_threads else None
         self._traits: tuple[RecordHandler, HandlerTraits] | None = None
+        self._last_call: tuple[tuple[Any, ...], HandlerCall] | None = None
+        self._last_step: tuple[HandlerCall, Step] | None = None
         cls = type(self)
         self._custom_step = cls._process_record is not RecordHandlerProcessor._process_record
         self._loop_free_hooks = _is_loop_free(cls._prepare) and _is_loop_free(cls._clean)
@@ -733,22 +743,47 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     def _check_handler(self, handler: RecordHandler) -> None:
         self._handler_traits(handler)
 
+    def _convert_key(self) -> Any:
+        """What :meth:`_convert` depends on: when it changes, so does the conversion."""
+        return None
+
     def _convert(self) -> Callable[[Any], Any] | None:
         """What turns a record into the handler's input, when more than the identity."""
         return None
 
     def _handler_call(self, batch: Batch) -> HandlerCall:
         call: HandlerCall | None = batch.handler_call
-        if call is None:
-            call = batch.handler_call = make_call(
-                batch.handler,
-                self._handler_traits(batch.handler),
+        if call is not None:
+            return call
+        handler = batch.handler
+        traits = self._handler_traits(handler)
+        # The same handler (and context, when it takes one) as last time gets the same
+        # call, unless it runs in threads (their call is bound to the running loop).
+        key = (
+            (
+                handler,
+                batch.context if traits.wants_context else None,
+                self.max_concurrency,
+                self._convert_key(),
+            )
+            if self._threads is None
+            else None
+        )
+        cached = self._last_call
+        if key is not None and cached is not None and cached[0] == key:
+            call = cached[1]
+        else:
+            call = make_call(
+                handler,
+                traits,
                 lambda_context=batch.context,
                 max_concurrency=self.max_concurrency,
                 threads=self._threads,
                 timeout=self.record_timeout,
                 convert=self._convert(),
             )
+            self._last_call = None if key is None else (key, call)
+        batch.handler_call = call
         return call
 
     @loop_free
@@ -783,7 +818,14 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         if self._custom_step:  # a subclass customised the per-record step
             return super()._step(batch)
         call = self._handler_call(batch)
-        return Step(call.call, call.concurrency, call.inline, self._on_success(batch), call.timed)
+        on_success = self._on_success(batch)
+        if on_success is None:  # the same step as the last batch's, most of the time
+            cached = self._last_step
+            if cached is None or cached[0] is not call:
+                step = Step(call.call, call.concurrency, call.inline, None, call.timed)
+                cached = self._last_step = (call, step)
+            return cached[1]
+        return Step(call.call, call.concurrency, call.inline, on_success, call.timed)
 
     def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult] | None:
         if type(self).success_handler is _Processor.success_handler:

@@ -95,6 +95,9 @@ class BatchProcessor(RecordHandlerProcessor):
     def _parse_records(self, records: Any) -> list[Any]:
         return list(map(self.source.wrap, validate(records, self.source)))
 
+    def _convert_key(self) -> Any:
+        return self.model
+
     def _convert(self) -> Callable[[Any], Any] | None:
         model = self.model
         if model is None:

@@ -73,6 +73,11 @@ class EventSource(NamedTuple):
     """For an identifier made of several fields (Kafka): how to check, build and name it."""
 
     @property
+    def event_name(self) -> str:
+        """The event type's name, as in ``BatchSummary.event_type``."""
+        return _EVENT_NAMES[self.event_type]
+
+    @property
     def id_field(self) -> str:
         return ".".join(self.id_path)
 
@@ -203,6 +208,7 @@ KAFKA = EventSource(
 )
 
 SOURCES = {source.event_type: source for source in (SQS, KINESIS, DYNAMODB, KAFKA)}
+_EVENT_NAMES = {event_type: event_type.value for event_type in EventType}
 _BY_NAME = {source.event_source: source for source in SOURCES.values() if source.event_source}
 
 
@@ -273,12 +279,7 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
         for index, record in enumerate(checked):
             check(record, index)
         return checked
-    expected, path = source.event_source, source.id_path
-    get_id = itemgetter(*path) if len(path) == 1 else _path_getter(path)
-    # Fields that must be non-empty strings; and fields whose value every record of a
-    # batch shares (the queue ARN), checked once per distinct value.
-    required = [field.name for field in fields if field.valid is None]
-    shared = [(field.name, field.valid, set[str]()) for field in fields if field.valid]
+    expected, get_id = source.event_source, _id_getter(source.id_path)
     if not fields:
         for record in checked:  # the same checks with no fields: the hot path
             try:
@@ -295,6 +296,10 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
                 index = next(i for i, candidate in enumerate(checked) if candidate is record)
                 _explain(record, index, source, fields)
         return checked
+    # Fields that must be non-empty strings; and fields whose value every record of a
+    # batch shares (the queue ARN), checked once per distinct value.
+    required = [field.name for field in fields if field.valid is None]
+    shared = [(field.name, field.valid, set[str]()) for field in fields if field.valid]
     if len(required) == 1 and len(shared) == 1:  # delete mode's fields, unrolled: hot too
         ((required_name,), (shared_name, valid, passed)) = required, shared[0]
         for record in checked:
@@ -345,6 +350,18 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
             index = next(i for i, candidate in enumerate(checked) if candidate is record)
             _explain(record, index, source, fields)
     return checked
+
+
+_ID_GETTERS: dict[tuple[str, ...], Callable[[Any], Any]] = {}
+
+
+def _id_getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
+    """What reads the identifier at ``path`` of a record (KeyError, TypeError when
+    missing), made once per path."""
+    getter = _ID_GETTERS.get(path)
+    if getter is None:
+        getter = _ID_GETTERS[path] = itemgetter(*path) if len(path) == 1 else _path_getter(path)
+    return getter
 
 
 def _path_getter(path: Sequence[str]) -> Callable[[Any], Any]:
