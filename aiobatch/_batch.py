@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -82,19 +82,23 @@ class Batch:
         "fail_messages",
         "failures",
         "fifo",
+        "first_failure_logged",
         "handler",
         "handler_call",
         "handler_failures",
         "inline",
+        "more_failures",
         "processing_time",
+        "raw_records",
         "raw_values",
-        "records",
         "response",
         "started_at",
         "state",
         "undeleted_messages",
         "unfinished_ids",
         "values",
+        "view",
+        "views",
     )
 
     def __init__(
@@ -103,8 +107,13 @@ class Batch:
         handler: RecordHandler,
         context: Any,
         event_type: str | None = None,
+        view: Callable[[Any], Any] | None = None,
     ) -> None:
-        self.records = records
+        # The records as the event has them; the handler gets each as ``view`` makes it
+        # (a record view such as SQSRecord), made as the record starts and not kept.
+        self.raw_records = records
+        self.view = view
+        self.views: list[Any] | None = None
         self.handler = handler
         self.context = context
         self.event_type = event_type
@@ -123,6 +132,10 @@ class Batch:
         self.exceptions: list[ExceptionInfo] = []
         self.failures: dict[int, BaseException] = {}
         self.unfinished_ids: list[str] = []
+        # Logging: whether the first failure had its line, and the rest, by identifier
+        # and description, for the summary lines.
+        self.first_failure_logged = False
+        self.more_failures: list[tuple[str, str]] = []
         self.undeleted_messages: list[UndeletedMessage] = []
         self.deleted = 0
         self.fifo = False  # delete mode: the records come from a FIFO queue
@@ -142,9 +155,20 @@ class Batch:
         # Short and free of record data: asyncio puts a task's result in the task's repr,
         # which the sync bridge has formatted on every call.
         return (
-            f"<Batch {self.event_type or 'custom'} of {len(self.records)} records, "
+            f"<Batch {self.event_type or 'custom'} of {len(self.raw_records)} records, "
             f"{self.state.value}, {len(self.failures)} failed>"
         )
+
+    @property
+    def records(self) -> list[Any]:
+        """The records, as record views (made the first time this is read)."""
+        views = self.views
+        if views is None:
+            view = self.view
+            views = self.views = (
+                self.raw_records if view is None else list(map(view, self.raw_records))
+            )
+        return views
 
     def keep_raw_values(self) -> None:
         """Successes keep the handler's value alone; tuples and success_messages are
@@ -207,8 +231,8 @@ class Batch:
         end = self.ended_at or time.perf_counter()
         return BatchSummary(
             event_type=self.event_type,
-            records=len(self.records),
-            succeeded=len(self.records) - len(self.failures) if self.completed else 0,
+            records=len(self.raw_records),
+            succeeded=len(self.raw_records) - len(self.failures) if self.completed else 0,
             failed=len(self.failures),
             failed_by_type=MappingProxyType(dict(by_type)),
             skipped=skipped,

@@ -7,6 +7,7 @@ Lambda then redelivers only the failed messages. The deletes go through an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._arn import parse_sqs_arn
@@ -112,8 +113,12 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         batch = self.batch
         return batch.undeleted_messages if batch is not None else []
 
-    def _parse_records(self, records: Any) -> list[SQSRecord]:
-        return list(map(SQSRecord, validate(records, SQS, (RECEIPT_HANDLE, QUEUE_ARN))))
+    def _parse_records(self, records: Any) -> list[dict[str, Any]]:
+        # A copy: a handler may change the event.
+        return validate(records, SQS, (RECEIPT_HANDLE, QUEUE_ARN)).copy()
+
+    def _view(self) -> Callable[[Any], SQSRecord]:
+        return SQSRecord
 
     def _set_up(self, records: Any, handler: Any, lambda_context: Any) -> Batch:
         batch = super()._set_up(records, handler, lambda_context)

@@ -57,6 +57,9 @@ class Plan(NamedTuple):
     skipped: type[Exception] = SkippedError  # what an item skipped after a failure gets
     group_skipped: type[Exception] = SkippedError  # ... after a failure of its key
     inline: bool = False  # no event loop (see _runner.run_inline): deadline on time.monotonic
+    # What a step gets of a stored item (a record view of a record), made as the item
+    # starts: nothing is kept for an item that succeeds.
+    view: Callable[[Any], Any] | None = None
 
 
 UNSET: Any = object()
@@ -107,7 +110,7 @@ class _Run(Generic[R, T]):
         # Stop.BATCH reports outcomes in input order: the first failure and everything
         # after it fail, whatever order they finished in (see settle).
         self.in_order = plan.stop is Stop.BATCH
-        self.finished: dict[int, tuple[Any, bool]] = {}  # done, not yet settled
+        self.finished: dict[int, tuple[R, Any, bool]] = {}  # done, not yet settled
 
     def wake_all(self) -> None:
         """Wake every worker waiting for an item (only ordered runs wait)."""
@@ -138,12 +141,12 @@ class _Run(Generic[R, T]):
         except Exception as exc:
             if self.in_order:
                 self.stopped = True
-                self.done(index, exc, failed=True)
+                self.done(index, item, exc, failed=True)
             else:
                 self.results[index] = self.on_error(index, item, exc)
             return False
         if self.in_order:
-            self.done(index, value, failed=False)
+            self.done(index, item, value, failed=False)
             return True
         try:
             self.results[index] = self.succeeded(index, item, value)
@@ -152,21 +155,25 @@ class _Run(Generic[R, T]):
             return False
         return True
 
+    def item(self, index: int) -> R:
+        """The item at ``index`` as a step sees it."""
+        view = self.plan.view
+        return self.items[index] if view is None else view(self.items[index])
+
     def succeeded(self, index: int, item: R, value: Any) -> T:
         on_success = self.on_success
         return value if on_success is None else on_success(index, item, value)
 
-    def done(self, index: int, outcome: Any, *, failed: bool) -> None:
+    def done(self, index: int, item: R, outcome: Any, *, failed: bool) -> None:
         """Note an item done and settle every item whose turn has come."""
-        self.finished[index] = (outcome, failed)
+        self.finished[index] = (item, outcome, failed)
         while self.next_to_settle in self.finished:
-            outcome, failed = self.finished.pop(self.next_to_settle)
-            self.settle(self.next_to_settle, outcome, failed)
+            item, outcome, failed = self.finished.pop(self.next_to_settle)
+            self.settle(self.next_to_settle, item, outcome, failed)
             self.next_to_settle += 1
 
-    def settle(self, index: int, outcome: Any, failed: bool) -> None:
+    def settle(self, index: int, item: R, outcome: Any, failed: bool) -> None:
         """Report one item, in input order: a success after a failure is a failure."""
-        item = self.items[index]
         if failed:
             self.failed_before = True
             self.results[index] = self.on_error(index, item, outcome)
@@ -295,7 +302,8 @@ class _Run(Generic[R, T]):
         count = len(self.items)
         workers = min(plan.concurrency, count)
         if plan.keys is None:
-            work = enumerate(self.items)
+            view = plan.view
+            work = enumerate(self.items if view is None else map(view, self.items))
             fast = plan.item_timeout is None and plan.stop is Stop.NOTHING
             unordered = self.fast_worker if fast else self.unordered_worker
 
@@ -356,7 +364,7 @@ class _Run(Generic[R, T]):
                 else:
                     why = reason
                 self.failed_before = True
-                results[index] = self.on_error(index, self.items[index], why)
+                results[index] = self.on_error(index, self.item(index), why)
         return results
 
 
@@ -444,7 +452,7 @@ class _Scheduler(Generic[R, T]):
             index = heapq.heappop(self.ready)
             self.unstarted -= 1
             key = self.keys[index]
-            ok = await run.run_one(index, run.items[index])
+            ok = await run.run_one(index, run.item(index))
             if not ok and stop is Stop.KEY and key is not None:
                 self.failed_keys.add(key)
                 self.unstarted -= len(self.pending[key])

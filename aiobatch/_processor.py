@@ -50,8 +50,8 @@ T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 100
 
-UNFINISHED_SHOWN = 50
-"""How many identifiers of unfinished records the summary log line names."""
+IDS_PER_LINE = 100
+"""How many record identifiers one summary log line names at most."""
 
 BatchStartHook = Callable[[Batch], Any]
 BatchEndHook = Callable[[BatchSummary], Any]
@@ -301,7 +301,8 @@ class _Processor:
             parsed if type(parsed) is list else list(parsed),
             handler,
             lambda_context,
-            event_type=source.event_name if source is not None else None,
+            source.event_name if source is not None else None,
+            self._view(),
         )
         self._use(batch)
         return batch
@@ -309,8 +310,13 @@ class _Processor:
     def _check_handler(self, handler: RecordHandler) -> None:
         """Reject a handler that cannot work, before any record runs."""
 
+    def _view(self) -> Callable[[Any], Any] | None:
+        """What makes the record a handler gets (a record view) from the event's record;
+        ``None``: the record as it is."""
+        return None
+
     def _parse_records(self, records: Any) -> Sequence[Any]:
-        """Validate and wrap the records of a batch; raises InvalidEventError."""
+        """Validate the records of a batch; raises InvalidEventError."""
         if isinstance(records, str | bytes) or not isinstance(records, Sequence):
             return check_list(records)
         return records
@@ -352,9 +358,9 @@ class _Processor:
             await self._run_records(batch)
         finally:
             batch.processing_time = time.perf_counter() - began
+            self._log_summaries(batch)
         batch.completed = True
         batch.state = BatchState.PROCESSED
-        self._log_unfinished(batch)
 
     async def _finish(self, batch: Batch) -> None:
         """Clean up when every record has an outcome; end the batch either way."""
@@ -404,7 +410,7 @@ class _Processor:
         keys = None
         if ordered and source is not None:
             order_key = source.order_key
-            keys = [order_key(_raw(record)) for record in batch.records]
+            keys = [order_key(_raw(record)) for record in batch.raw_records]
         plan = Plan(  # by position: made per batch, and half the cost of by keyword
             concurrency,
             keys,
@@ -416,9 +422,11 @@ class _Processor:
             self._skipped_error,  # skipped
             self._group_skipped_error,  # group_skipped
             loopless,  # inline
+            batch.view,  # view
         )
-        batch.values = [UNSET] * len(batch.records)
-        await run_all(batch.records, step, on_success, self._on_error(batch), plan, batch.values)
+        records = batch.raw_records
+        batch.values = [UNSET] * len(records)
+        await run_all(records, step, on_success, self._on_error(batch), plan, batch.values)
 
     def _step(self, batch: Batch) -> Step:
         """The engine's step for each record: here, the subclass's ``_process_record``.
@@ -479,21 +487,35 @@ class _Processor:
         return log_id(_raw(record)) if source is None else source.log_name(_raw(record))
 
     def _note_failure(self, batch: Batch, index: int, record: Any, exc: BaseException) -> None:
+        """Keep a failure, and log it: the first of a batch at once, at WARNING; the
+        others in summary lines when the records have run (a line costs about 9 us, a
+        traceback about 80), each also on a line of its own at DEBUG, with traceback.
+
+        The exception's text only with log_exception_text=True: it can hold the
+        record's data (and so can a traceback, which shows it: DEBUG only)."""
         batch.failures[index] = exc
+        logger = self.logger
+        if not logger.isEnabledFor(logging.WARNING):
+            return
         if isinstance(exc, DeadlineExceededError | RecordSkippedError):
-            # Never ran, or cut short: one summary line per batch, not thousands of
-            # lines eating the time left before Lambda's timeout.
+            # Never ran, or cut short: summarised, not thousands of lines eating the
+            # time left before Lambda's timeout.
             batch.unfinished_ids.append(self._record_id(record))
-        elif self.logger.isEnabledFor(logging.WARNING):
-            # The exception's text only with log_exception_text=True: it can hold the
-            # record's data. The traceback (which shows the text) only when the logger is
-            # at DEBUG: formatting one costs about 80 us, ten times the rest of the line.
-            self.logger.warning(
+            return
+        debug = logger.isEnabledFor(logging.DEBUG)
+        if not batch.first_failure_logged:
+            batch.first_failure_logged = True
+            logger.warning(
                 "record %s failed: %s",
                 self._record_id(record),
                 describe(exc, full=self.log_exception_text),
-                exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
+                exc_info=exc if debug else None,
             )
+            return
+        name, why = self._record_id(record), describe(exc, full=self.log_exception_text)
+        batch.more_failures.append((name, why))
+        if debug:
+            logger.debug("record %s failed: %s", name, why, exc_info=exc)
 
     def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
         failure_handler = self.failure_handler
@@ -529,19 +551,34 @@ class _Processor:
 
         return outcome
 
-    def _log_unfinished(self, batch: Batch) -> None:
+    def _log_summaries(self, batch: Batch) -> None:
+        """Name every failure not logged on its own line yet: at most
+        ``IDS_PER_LINE`` identifiers a line, so that each can be found by its
+        identifier."""
+        more = batch.more_failures
+        if more:
+            for part, chunk, parts in _chunks(more):
+                by_reason: dict[str, list[str]] = {}
+                for name, why in chunk:
+                    by_reason.setdefault(why, []).append(name)
+                self.logger.warning(
+                    "%d more records failed (%d of %d): %s",
+                    len(more),
+                    part,
+                    parts,
+                    "; ".join(f"{why}: {', '.join(names)}" for why, names in by_reason.items()),
+                )
         unfinished = batch.unfinished_ids
-        if not unfinished:
-            return
-        shown = ", ".join(unfinished[:UNFINISHED_SHOWN])
-        more = len(unfinished) - UNFINISHED_SHOWN
-        self.logger.warning(
-            "%d records did not finish (the deadline passed, or an earlier record "
-            "failed) and are reported failed: %s%s",
-            len(unfinished),
-            shown,
-            f" and {more} more" if more > 0 else "",
-        )
+        if unfinished:
+            for part, names, parts in _chunks(unfinished):
+                self.logger.warning(
+                    "%d records did not finish (the deadline passed, or an earlier record "
+                    "failed) and are reported failed (%d of %d): %s",
+                    len(unfinished),
+                    part,
+                    parts,
+                    ", ".join(names),
+                )
 
     # -- the Powertools contract --
 
@@ -651,6 +688,15 @@ class _Reported(Exception):
     def __init__(self, result: RecordResult, exception: BaseException) -> None:
         self.result = result
         self.exception = exception
+
+
+def _chunks(items: list[T]) -> list[tuple[int, list[T], int]]:
+    """``items`` in parts of at most ``IDS_PER_LINE``: (part number, part, parts)."""
+    parts = -(-len(items) // IDS_PER_LINE)
+    return [
+        (number + 1, items[number * IDS_PER_LINE : (number + 1) * IDS_PER_LINE], parts)
+        for number in range(parts)
+    ]
 
 
 def _results_of(batch: Batch) -> list[RecordResult]:

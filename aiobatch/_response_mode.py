@@ -93,7 +93,10 @@ class BatchProcessor(RecordHandlerProcessor):
         self._stop = Stop.BATCH if stop_on_first_failure else Stop.NOTHING
 
     def _parse_records(self, records: Any) -> list[Any]:
-        return list(map(self.source.wrap, validate(records, self.source)))
+        return validate(records, self.source).copy()  # a handler may change the event
+
+    def _view(self) -> Callable[[Any], Any]:
+        return self.source.wrap
 
     def _convert_key(self) -> Any:
         return self.model
@@ -133,11 +136,11 @@ class BatchProcessor(RecordHandlerProcessor):
     @loop_free
     async def _clean(self) -> None:
         batch = self._require_batch()
-        records = batch.records
+        records = batch.raw_records
         failed = self._failed_indices(len(records), batch.failed_indices())
         item_id = self.source.item_id
         batch.response = {
-            "batchItemFailures": [{"itemIdentifier": item_id(records[i].raw_event)} for i in failed]
+            "batchItemFailures": [{"itemIdentifier": item_id(records[i])} for i in failed]
         }
         if failed and len(failed) == len(records) and self.raise_on_entire_batch_failure:
             raise BatchProcessingError(

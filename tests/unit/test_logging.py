@@ -13,6 +13,7 @@ from aiobatch import (
     BatchProcessor,
     EventType,
     aprocess_partial_response,
+    process_partial_response,
     testing,
 )
 
@@ -107,3 +108,81 @@ async def test_an_exception_that_cannot_be_printed_fails_only_its_record() -> No
             "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
         }
         assert len(processor.success_messages) == 2
+
+
+def failing_handler(record: Any) -> None:
+    if record.body.startswith("bad"):
+        raise KeyError(SECRET) if record.body == "bad-key" else ValueError(SECRET)
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "aiobatch" and r.levelno == logging.WARNING
+    ]
+
+
+def test_first_failure_has_its_own_line_and_the_rest_one_summary(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = testing.sqs_event(["ok", "bad", "ok", "bad-key", "bad"])
+    ids = [r["messageId"] for r in event["Records"]]
+    processor = BatchProcessor(EventType.SQS)
+    with caplog.at_level(logging.WARNING, logger="aiobatch"):
+        process_partial_response(event, failing_handler, processor)
+    assert warnings_of(caplog) == [
+        f"record {ids[1]} failed: ValueError",
+        f"2 more records failed (1 of 1): KeyError: {ids[3]}; ValueError: {ids[4]}",
+    ]
+    assert all(r.exc_info is None for r in caplog.records)  # no traceback below DEBUG
+
+
+def test_at_debug_every_failure_also_has_its_own_line_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = testing.sqs_event(["bad", "bad", "bad"])
+    ids = [r["messageId"] for r in event["Records"]]
+    processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+    with caplog.at_level(logging.DEBUG, logger="aiobatch"):
+        process_partial_response(event, failing_handler, processor)
+    debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert [r.getMessage() for r in debug] == [f"record {i} failed: ValueError" for i in ids[1:]]
+    assert all(r.exc_info is not None for r in debug)
+    assert warnings_of(caplog) == [
+        f"record {ids[0]} failed: ValueError",
+        f"2 more records failed (1 of 1): ValueError: {ids[1]}, {ids[2]}",
+    ]
+
+
+def test_every_failure_is_named_at_warning_a_hundred_to_a_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = testing.sqs_event(["bad"] * 251 + ["ok"])
+    ids = [r["messageId"] for r in event["Records"]]
+    processor = BatchProcessor(EventType.SQS)
+    with caplog.at_level(logging.WARNING, logger="aiobatch"):
+        response = process_partial_response(event, failing_handler, processor)
+    assert len(response["batchItemFailures"]) == 251
+    first, *summaries = warnings_of(caplog)
+    assert first == f"record {ids[0]} failed: ValueError"
+    assert len(summaries) == 3
+    named = []
+    for part, line in enumerate(summaries, 1):
+        head, names = line.split(": ValueError: ")
+        assert head == f"250 more records failed ({part} of 3)"
+        named += names.split(", ")
+    assert named == ids[1:251]
+    assert all(SECRET not in line for line in [first, *summaries])
+
+
+def test_nothing_is_collected_for_a_silenced_logger(caplog: pytest.LogCaptureFixture) -> None:
+    processor = BatchProcessor(EventType.SQS)
+    event = testing.sqs_event(["bad", "bad", "ok"])
+    with caplog.at_level(logging.ERROR, logger="aiobatch"):
+        process_partial_response(event, failing_handler, processor)
+    assert caplog.records == []
+    batch = processor.batch
+    assert batch is not None
+    assert batch.more_failures == []
+    assert sorted(batch.failures) == [0, 1]
