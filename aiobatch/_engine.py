@@ -16,7 +16,6 @@ returns normally so that the caller can still report and clean up.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import heapq
 import time
@@ -24,12 +23,18 @@ import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from inspect import isawaitable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from ._exceptions import DeadlineExceededError as DeadlineError
 from ._exceptions import RecordSkippedError as SkippedError
 from ._exceptions import RecordTimeoutError
+from ._lazy import LazyModule
 from ._runner import Detour
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = LazyModule("asyncio", globals())
 
 R = TypeVar("R")
 T = TypeVar("T")

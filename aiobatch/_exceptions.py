@@ -22,9 +22,8 @@ The hierarchy::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 ExceptionInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -33,17 +32,50 @@ class AiobatchError(Exception):
     """Root of every error aiobatch raises."""
 
 
-@dataclass(frozen=True, slots=True)
 class FailedRecord:
-    """One record whose handler failed: its position in the batch, the record and the error."""
+    """One record whose handler failed: its position in the batch, the record and the error.
+
+    Immutable. (Not a NamedTuple, whose ``index`` would hide ``tuple.index``; not a
+    dataclass, which costs milliseconds at import.)
+    """
+
+    __slots__ = ("exception", "index", "record")
 
     index: int
     record: Any
     exception: BaseException
 
+    def __init__(self, index: int, record: Any, exception: BaseException) -> None:
+        set_field = object.__setattr__
+        set_field(self, "index", index)
+        set_field(self, "record", record)
+        set_field(self, "exception", exception)
 
-@dataclass(frozen=True, slots=True)
-class UndeletedMessage:
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"FailedRecord is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"FailedRecord is immutable: cannot delete {name!r}")
+
+    def _fields(self) -> tuple[int, Any, BaseException]:
+        return (self.index, self.record, self.exception)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not FailedRecord:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"FailedRecord(index={self.index!r}, record={self.record!r}, "
+            f"exception={self.exception!r})"
+        )
+
+
+class UndeletedMessage(NamedTuple):
     """A successfully processed SQS message that could not be deleted from its queue.
 
     It will be redelivered when its visibility timeout expires. ``sender_fault`` is

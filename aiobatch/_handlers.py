@@ -6,19 +6,24 @@ takes ``lambda_context``, how many calls may run at once.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from inspect import isawaitable
 from types import AsyncGeneratorType, GeneratorType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._engine import bounded
+from ._lazy import LazyModule
 from ._types import RecordHandler
+
+if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+else:
+    asyncio = LazyModule("asyncio", globals())
 
 
 class HandlerTraits(NamedTuple):
@@ -78,6 +83,8 @@ class ThreadPool:
     def get(self, size: int) -> ThreadPoolExecutor:
         pool = self._pool
         if pool is None or self._size != size:
+            from concurrent.futures import ThreadPoolExecutor  # only for threads
+
             pool = self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="aiobatch")
             self._size = size
         return pool

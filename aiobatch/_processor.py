@@ -9,7 +9,6 @@ context managers call the three steps one by one.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import math
@@ -19,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
 from types import CoroutineType, TracebackType
-from typing import Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary
 from ._deadline import Deadline
@@ -33,6 +32,7 @@ from ._exceptions import (
     text_of,
 )
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
+from ._lazy import LazyModule
 from ._records import _DictWrapper
 from ._runner import Detour, run_inline, run_sync
 from ._sources import EventSource, check_list, log_id
@@ -43,6 +43,11 @@ from ._types import (
     RecordResult,
     SuccessResponse,
 )
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = LazyModule("asyncio", globals())
 
 _logger = logging.getLogger("aiobatch")
 

@@ -14,13 +14,19 @@ user's (a plain function that returned a coroutine, an ``async`` hook), it hands
 
 from __future__ import annotations
 
-import asyncio
 import atexit
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ._exceptions import SyncInAsyncError
+from ._lazy import LazyModule
+
+if TYPE_CHECKING:
+    import asyncio
+else:
+    asyncio = LazyModule("asyncio", globals())
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -50,8 +56,10 @@ def _close() -> None:
 
 
 def _refuse_in_loop(alternative: str) -> None:
-    # asyncio's own check, without get_running_loop's exception when there is none.
-    if asyncio._get_running_loop() is None:
+    # asyncio's own check, without get_running_loop's exception when there is none, and
+    # without importing asyncio: no loop runs where it was never imported.
+    events = sys.modules.get("asyncio.events")
+    if events is None or events._get_running_loop() is None:
         return
     raise SyncInAsyncError(
         "aiobatch's sync API was called from inside a running event loop, which it "

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._lazy import LazyModule
 from ._base import _DictWrapper, _Key
+
+if TYPE_CHECKING:
+    import decimal
+else:
+    decimal = LazyModule("decimal", globals())  # only for DynamoDB numbers
 
 
 def deserialize_dynamodb_value(value: dict[str, Any]) -> Any:
@@ -31,7 +36,7 @@ def deserialize_dynamodb_value(value: dict[str, Any]) -> Any:
         case "N":
             # Exact, unlike boto3's 38-digit context, which rejects valid numbers with
             # trailing zeros such as 1E+40 (boto/boto3#2500).
-            return Decimal(inner)
+            return decimal.Decimal(inner)
         case "M":
             return {k: deserialize_dynamodb_value(v) for k, v in inner.items()}
         case "L":
@@ -43,7 +48,7 @@ def deserialize_dynamodb_value(value: dict[str, Any]) -> Any:
         case "SS":
             return set(inner)
         case "NS":
-            return {Decimal(n) for n in inner}
+            return {decimal.Decimal(n) for n in inner}
         case "BS":
             return {base64.b64decode(b) for b in inner}
     raise ValueError(f"unknown DynamoDB type tag {tag!r}")

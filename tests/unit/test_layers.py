@@ -40,6 +40,7 @@ LAYERS: dict[str, float] = {
     "aiobatch._exceptions": 13,
     "aiobatch._types": 13,
     "aiobatch._version": 13,
+    "aiobatch._lazy": 13,
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -115,3 +117,44 @@ def test_an_escape_from_one_handler_leaves_nothing_for_the_next_invocation(
     response = process_partial_response(testing.sqs_event(["c"]), handler, processor)
     assert response == {"batchItemFailures": []}
     assert ran == ["c"]
+
+
+PLAIN_RUN = """
+import sys
+import aiobatch
+from aiobatch import BatchProcessor, EventType, process_partial_response
+
+def record(n):
+    return {"messageId": f"m-{n}", "receiptHandle": "r", "body": str(n),
+            "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {},
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q"}
+
+def handler(record):
+    if record.body == "1":
+        raise ValueError("no")
+
+assert "asyncio" not in sys.modules, "imported by import aiobatch"
+response = process_partial_response(
+    {"Records": [record(0), record(1)]}, handler, BatchProcessor(EventType.SQS)
+)
+assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}, response
+assert "asyncio" not in sys.modules, "imported by a plain run"
+
+async def async_handler(record):
+    pass
+
+response = process_partial_response(
+    {"Records": [record(0)]}, async_handler, BatchProcessor(EventType.SQS)
+)
+assert response == {"batchItemFailures": []}, response
+assert "asyncio" in sys.modules
+print("ok")
+"""
+
+
+def test_plain_handlers_never_import_asyncio_and_async_ones_do() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PLAIN_RUN], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
