@@ -22,8 +22,14 @@ from ._exceptions import (
     FailedRecord,
     RecordSkippedError,
     UndeletedMessage,
+    text_of,
 )
-from ._types import PartialItemFailureResponse, RecordHandler, RecordResult
+from ._types import FailureResponse, PartialItemFailureResponse, RecordHandler, RecordResult
+
+
+def fail_entry(record: Any, exc: BaseException) -> FailureResponse:
+    """A failure's result tuple, as Powertools' ``failure_handler`` makes it."""
+    return ("fail", f"{type(exc).__name__}:{text_of(exc)}", record)
 
 
 class BatchState(enum.Enum):
@@ -70,6 +76,8 @@ class Batch:
     """
 
     __slots__ = (
+        "_exceptions",
+        "_fail_messages",
         "_results",
         "_successes",
         "completed",
@@ -78,16 +86,14 @@ class Batch:
         "deleted",
         "ended_at",
         "event_type",
-        "exceptions",
-        "fail_messages",
+        "failed_views",
         "failures",
         "fifo",
-        "first_failure_logged",
+        "first_failure",
         "handler",
         "handler_call",
         "handler_failures",
         "inline",
-        "more_failures",
         "processing_time",
         "raw_records",
         "raw_values",
@@ -95,7 +101,6 @@ class Batch:
         "started_at",
         "state",
         "undeleted_messages",
-        "unfinished_ids",
         "values",
         "view",
         "views",
@@ -128,14 +133,13 @@ class Batch:
         self._results: list[RecordResult] | None = None
         # Successes as success_handler kept them; None: read from values when asked.
         self._successes: list[Any] | None = []
-        self.fail_messages: list[Any] = []
-        self.exceptions: list[ExceptionInfo] = []
+        # Failures as failure_handler kept them; None: read from failures when asked.
+        self._fail_messages: list[Any] | None = []
+        self._exceptions: list[ExceptionInfo] | None = []
         self.failures: dict[int, BaseException] = {}
-        self.unfinished_ids: list[str] = []
-        # Logging: whether the first failure had its line, and the rest, by identifier
-        # and description, for the summary lines.
-        self.first_failure_logged = False
-        self.more_failures: list[tuple[str, str]] = []
+        self.failed_views: dict[int, Any] = {}  # the record each failed handler got
+        # The failure logged on a line of its own; the others go in summary lines.
+        self.first_failure: int | None = None
         self.undeleted_messages: list[UndeletedMessage] = []
         self.deleted = 0
         self.fifo = False  # delete mode: the records come from a FIFO queue
@@ -176,6 +180,44 @@ class Batch:
         self.raw_values = True
         self._successes = None
 
+    def keep_raw_failures(self) -> None:
+        """Failures keep their exception alone; their result tuples, fail_messages and
+        exceptions are made from it when read."""
+        self._fail_messages = self._exceptions = None
+
+    def keep_failure(self, record: Any, exception: BaseException) -> None:
+        """What the default ``failure_handler`` keeps, when failures are kept as it
+        reports them."""
+        if self._exceptions is not None and self._fail_messages is not None:
+            self._exceptions.append((type(exception), exception, exception.__traceback__))
+            self._fail_messages.append(record)
+
+    @property
+    def fail_messages(self) -> list[Any]:
+        """The records that failed, as their handler got them: in input order unless a
+        custom ``failure_handler`` kept them."""
+        kept = self._fail_messages
+        if kept is None:
+            views = self.failed_views
+            kept = [views[index] for index in sorted(self.failures)]
+            if self.completed:
+                self._fail_messages = kept
+        return kept
+
+    @property
+    def exceptions(self) -> list[ExceptionInfo]:
+        """The failures' ``(type, value, traceback)``, as ``fail_messages``."""
+        kept = self._exceptions
+        if kept is None:
+            failures = self.failures
+            kept = [
+                (type(exc), exc, exc.__traceback__)
+                for exc in (failures[index] for index in sorted(failures))
+            ]
+            if self.completed:
+                self._exceptions = kept
+        return kept
+
     @property
     def results(self) -> list[RecordResult] | None:
         """One result tuple per record, in input order, once every record has one."""
@@ -184,12 +226,18 @@ class Batch:
         results = self._results
         if results is None:
             values = self.values
-            if self.raw_values:
-                records, failures = self.records, self.failures
-                results = [
-                    value if index in failures else ("success", value, records[index])
-                    for index, value in enumerate(values)
-                ]
+            raw_successes, raw_failures = self.raw_values, self._exceptions is None
+            if raw_successes or raw_failures:
+                records = self.records if raw_successes else values
+                failures, views = self.failures, self.failed_views
+                results = []
+                for index, value in enumerate(values):
+                    if index in failures:
+                        results.append(fail_entry(views[index], value) if raw_failures else value)
+                    elif raw_successes:
+                        results.append(("success", value, records[index]))
+                    else:
+                        results.append(value)
             else:
                 results = values
             self._results = results
@@ -219,9 +267,9 @@ class Batch:
         return sorted(self.failures)
 
     def failed_records(self) -> list[FailedRecord]:
-        """Each failed record in input order, with its exception."""
-        records, failures = self.records, self.failures
-        return [FailedRecord(i, records[i], failures[i]) for i in sorted(failures)]
+        """Each failed record in input order (as its handler got it), with its exception."""
+        views, failures = self.failed_views, self.failures
+        return [FailedRecord(i, views[i], failures[i]) for i in sorted(failures)]
 
     def summary(self) -> BatchSummary:
         failures = self.failures.values()

@@ -20,7 +20,7 @@ from inspect import isawaitable
 from types import CoroutineType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
-from ._batch import Batch, BatchState, BatchSummary
+from ._batch import Batch, BatchState, BatchSummary, fail_entry
 from ._deadline import Deadline
 from ._engine import UNSET, Plan, Stop, run_all
 from ._exceptions import (
@@ -499,28 +499,28 @@ class _Processor:
         The exception's text only with log_exception_text=True: it can hold the
         record's data (and so can a traceback, which shows it: DEBUG only)."""
         batch.failures[index] = exc
-        logger = self.logger
-        if not logger.isEnabledFor(logging.WARNING):
-            return
-        if isinstance(exc, DeadlineExceededError | RecordSkippedError):
+        batch.failed_views[index] = record
+        if isinstance(exc, _UNFINISHED):
             # Never ran, or cut short: summarised, not thousands of lines eating the
             # time left before Lambda's timeout.
-            batch.unfinished_ids.append(self._record_id(record))
             return
-        debug = logger.isEnabledFor(logging.DEBUG)
-        if not batch.first_failure_logged:
-            batch.first_failure_logged = True
-            logger.warning(
+        logger = self.logger
+        if batch.first_failure is None:
+            batch.first_failure = index
+            if logger.isEnabledFor(logging.WARNING):
+                logger.warning(
+                    "record %s failed: %s",
+                    self._record_id(record),
+                    describe(exc, full=self.log_exception_text),
+                    exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
+                )
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
                 "record %s failed: %s",
                 self._record_id(record),
                 describe(exc, full=self.log_exception_text),
-                exc_info=exc if debug else None,
+                exc_info=exc,
             )
-            return
-        name, why = self._record_id(record), describe(exc, full=self.log_exception_text)
-        batch.more_failures.append((name, why))
-        if debug:
-            logger.debug("record %s failed: %s", name, why, exc_info=exc)
 
     def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
         failure_handler = self.failure_handler
@@ -535,7 +535,7 @@ class _Processor:
             # it. aiobatch's own failure_handler takes that or the exception itself.
             entry = failure_handler(record=record, exception=(type(exc), exc, exc.__traceback__))
             handler_failures.pop(id(record), None)
-            return entry if entry is not None else _fail_entry(record, exc)
+            return entry if entry is not None else fail_entry(record, exc)
 
         return on_error
 
@@ -552,7 +552,7 @@ class _Processor:
                 return result if said is not None else ("success", None, record)
             if exc is None:
                 exc = RuntimeError("_process_record reported the record failed")
-            raise _Reported(result if said is not None else _fail_entry(record, exc), exc)
+            raise _Reported(result if said is not None else fail_entry(record, exc), exc)
 
         return outcome
 
@@ -560,7 +560,19 @@ class _Processor:
         """Name every failure not logged on its own line yet: at most
         ``IDS_PER_LINE`` identifiers a line, so that each can be found by its
         identifier."""
-        more = batch.more_failures
+        if not batch.failures or not self.logger.isEnabledFor(logging.WARNING):
+            return
+        more: list[tuple[str, str]] = []
+        unfinished: list[str] = []
+        records, failures, first = batch.raw_records, batch.failures, batch.first_failure
+        for index in sorted(failures):
+            exc = failures[index]
+            if isinstance(exc, _UNFINISHED):
+                unfinished.append(self._record_id(records[index]))
+            elif index != first:
+                more.append(
+                    (self._record_id(records[index]), describe(exc, full=self.log_exception_text))
+                )
         if more:
             for part, chunk, parts in _chunks(more):
                 by_reason: dict[str, list[str]] = {}
@@ -573,7 +585,6 @@ class _Processor:
                     parts,
                     "; ".join(f"{why}: {', '.join(names)}" for why, names in by_reason.items()),
                 )
-        unfinished = batch.unfinished_ids
         if unfinished:
             for part, names, parts in _chunks(unfinished):
                 self.logger.warning(
@@ -612,8 +623,7 @@ class _Processor:
         )
         batch = self.batch
         if batch is not None:
-            batch.exceptions.append((type(exception), exception, exception.__traceback__))
-            batch.fail_messages.append(record)
+            batch.keep_failure(record, exception)
             batch.handler_failures[id(record)] = exception
         return entry
 
@@ -682,6 +692,8 @@ _LEFT_EARLY = (
 )
 
 
+_UNFINISHED = (DeadlineExceededError, RecordSkippedError)
+
 _REFUSED: Any = object()
 """The caller's batch when its last set-up was refused: it has none, whatever ``_last``."""
 
@@ -708,10 +720,6 @@ def _results_of(batch: Batch) -> list[RecordResult]:
     results = batch.results
     assert results is not None  # processed
     return results
-
-
-def _fail_entry(record: Any, exc: BaseException) -> FailureResponse:
-    return ("fail", f"{type(exc).__name__}:{text_of(exc)}", record)
 
 
 class AsyncBasePartialProcessor(_Processor, ABC):
@@ -877,6 +885,20 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
                 cached = self._last_step = (call, step)
             return cached[1]
         return Step(call.call, call.concurrency, call.inline, on_success, call.timed)
+
+    def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
+        if self._custom_step or type(self).failure_handler is not _Processor.failure_handler:
+            return super()._on_error(batch)
+        # Nothing to do per failure but keep and log it: the result tuple, fail_messages
+        # and exceptions are made from it if and when someone reads them.
+        batch.keep_raw_failures()
+        note = self._note_failure
+
+        def on_error(index: int, record: Any, exc: Exception) -> Any:
+            note(batch, index, record, exc)
+            return exc
+
+        return on_error
 
     def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult] | None:
         if type(self).success_handler is _Processor.success_handler:

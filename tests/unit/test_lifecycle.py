@@ -649,3 +649,49 @@ def test_threaded_handlers_see_their_own_batch() -> None:
 
     asyncio.run(main())
     assert seen == {"m-0-A": "A", "m-1-A": "A", "m-0-B": "B", "m-1-B": "B"}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_bookkeeping_read_after_the_run_matches_what_the_handlers_saw(kind: str) -> None:
+    # Nothing is kept per record while the batch runs: these are made when read.
+    seen: dict[str, Any] = {}
+
+    def plain(record: SQSRecord) -> str:
+        seen[record.body] = record
+        if record.body.startswith("bad"):
+            raise ValueError(record.body)
+        return record.body.upper()
+
+    async def coroutine(record: SQSRecord) -> str:
+        return plain(record)
+
+    event = testing.sqs_event(["a", "bad-1", "b", "bad-2"])
+    processor = BatchProcessor(EventType.SQS)
+    async with processor(event["Records"], plain if kind == "sync" else coroutine):
+        results = await processor.aprocess()
+    raw = event["Records"]
+    assert [r[0] for r in results] == ["success", "fail", "success", "fail"]
+    assert results[0] == ("success", "A", raw[0])
+    assert results[1] == ("fail", "ValueError:bad-1", raw[1])
+    assert results[1][2] is seen["bad-1"]  # the failure's record is the handler's own
+    assert processor.success_messages == [raw[0], raw[2]]
+    assert all(isinstance(r, SQSRecord) for r in processor.success_messages)
+    assert processor.fail_messages == [seen["bad-1"], seen["bad-2"]]
+    assert processor.fail_messages[0] is seen["bad-1"]
+    assert [(t, str(e)) for t, e, _ in processor.exceptions] == [
+        (ValueError, "bad-1"),
+        (ValueError, "bad-2"),
+    ]
+    assert all(tb is not None for _, _, tb in processor.exceptions)
+    assert [f.index for f in processor.failed_records] == [1, 3]
+    assert processor.failed_records[1].record is seen["bad-2"]
+    assert processor.records == raw
+
+
+def test_lists_a_user_appends_to_after_the_run_keep_the_addition() -> None:
+    processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+    process_partial_response(testing.sqs_event(["a"]), lambda record: None, processor)
+    processor.success_messages.append("extra")
+    processor.fail_messages.append("extra")
+    assert processor.success_messages[-1] == "extra"
+    assert processor.fail_messages == ["extra"]
