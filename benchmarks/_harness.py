@@ -17,7 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +38,7 @@ class Settings:
             return 1
         return self.repeats if self.repeats is not None else default
 
-    def size(self, full: int, quick: int) -> int:
+    def size(self, full: T, quick: T) -> T:
         return quick if self.quick else full
 
 
@@ -150,29 +152,36 @@ def python(*args: str, env: dict[str, str] | None = None, timeout: float = 300) 
     return result.stdout
 
 
-def timed(fn: Callable[[], Any], check: Check | None = None) -> Callable[[], float]:
-    """A sample that calls a sync function, as a user would."""
+def timed(fn: Callable[[], Any], check: Check | None = None, calls: int = 1) -> Callable[[], float]:
+    """A sample that calls a sync function, as a user would: the time of one call, the
+    mean of ``calls`` in a row (small batches take microseconds)."""
 
     def sample() -> float:
         start = time.perf_counter()
-        result = fn()
+        for _ in range(calls):
+            result = fn()
         elapsed = time.perf_counter() - start
         if check is not None:
             check(result)
-        return elapsed
+        return elapsed / calls
 
     return sample
 
 
 def timed_async(
-    runner: asyncio.Runner, fn: Callable[[], Awaitable[Any]], check: Check | None = None
+    runner: asyncio.Runner,
+    fn: Callable[[], Awaitable[Any]],
+    check: Check | None = None,
+    calls: int = 1,
 ) -> Callable[[], float]:
-    """A sample that awaits ``fn()`` on the case's loop, timed inside the loop."""
+    """A sample that awaits ``fn()`` on the case's loop, timed inside the loop (the
+    mean of ``calls`` in a row, as :func:`timed`)."""
 
     async def run() -> tuple[float, Any]:
         start = time.perf_counter()
-        result = await fn()
-        return time.perf_counter() - start, result
+        for _ in range(calls):
+            result = await fn()
+        return (time.perf_counter() - start) / calls, result
 
     def sample() -> float:
         elapsed, result = runner.run(run())

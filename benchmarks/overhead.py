@@ -2,8 +2,9 @@
 failures.
 
 Every way of running the handler over the records is a row of ``WAYS``; a group runs
-the rows that name it. Groups 1 and "3 async" have an ``async def`` handler, groups 2
-and "3 sync" a plain ``def`` one.
+the rows that name it. Cases 1 and "3 async" have an ``async def`` handler, 2 and
+"3 sync" a plain ``def`` one. Cases 1 and 2 have a group per batch size ("1 n=10");
+the ways marked ``every_size`` run at every size, the others at the largest only.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from ._harness import (
 
 FULL_N = 10_000
 QUICK_N = 200
+SIZES = (1, 10, 100, 1_000, FULL_N)
+QUICK_SIZES = (1, 10, QUICK_N)
+RECORDS_PER_SAMPLE = 2_000  # small batches: a sample is the mean of this many records' calls
 RUNS = 21
 FAIL_EVERY = 10  # case 3: one record in ten raises
 ASYNC_GROUPS = ("1", "3 async")
@@ -145,6 +149,7 @@ class Way:
     check: Literal["response", "results"] | None = "response"
     role: str = ""
     quiet: bool = False  # the `aiobatch` logger at ERROR: no per-failure WARNING
+    every_size: bool = False  # in every size's group of cases 1 and 2, not the largest only
 
 
 AWAIT: Literal["await"] = "await"
@@ -152,7 +157,8 @@ CALL: Literal["call"] = "call"
 WAYS = (
     Way("floor: `for record in records: await handler(record)`",
         ASYNC_GROUPS, AWAIT, async_floor, check=None, role="floor"),
-    Way(AIOBATCH_ASYNC, ASYNC_GROUPS, AWAIT, aiobatch(aprocess_partial_response)),
+    Way(AIOBATCH_ASYNC, ASYNC_GROUPS, AWAIT, aiobatch(aprocess_partial_response),
+        every_size=True),
     Way("aiobatch `BatchProcessor` + `async_process_partial_response` (sync call)",
         ASYNC_GROUPS, CALL, aiobatch(async_process_partial_response)),
     Way(AIOBATCH_ASYNC + QUIET,
@@ -161,17 +167,19 @@ WAYS = (
     Way("aiobatch `PartialSQSProcessor` `aprocess()` (nothing fails)",
         ("1",), AWAIT, sqs_aprocess, check="results"),
     Way(POWERTOOLS_ASYNC,
-        ASYNC_GROUPS, CALL, powertools("AsyncBatchProcessor", "async_process_partial_response")),
+        ASYNC_GROUPS, CALL, powertools("AsyncBatchProcessor", "async_process_partial_response"),
+        every_size=True),
     Way("floor: `for record in records: handler(record)`",
         SYNC_GROUPS, CALL, sync_floor, check=None, role="floor"),
-    Way(AIOBATCH_SYNC, SYNC_GROUPS, CALL, aiobatch(process_partial_response)),
+    Way(AIOBATCH_SYNC, SYNC_GROUPS, CALL, aiobatch(process_partial_response), every_size=True),
     Way("aiobatch `BatchProcessor` + `aprocess_partial_response` (sync handler, awaited)",
         SYNC_GROUPS, AWAIT, aiobatch(aprocess_partial_response)),
     Way(AIOBATCH_SYNC + QUIET, ("3 sync",), CALL, aiobatch(process_partial_response), quiet=True),
     Way("aiobatch `PartialSQSProcessor` `process()` (nothing fails)",
         ("2",), CALL, sqs_process, check="results"),
     Way(POWERTOOLS_SYNC,
-        SYNC_GROUPS, CALL, powertools("BatchProcessor", "process_partial_response")),
+        SYNC_GROUPS, CALL, powertools("BatchProcessor", "process_partial_response"),
+        every_size=True),
 )  # fmt: skip
 
 
@@ -192,30 +200,46 @@ def quiet(sample: Callable[[], float]) -> Callable[[], float]:
 
 def contender(way: Way, event: Event, failing: frozenset[str], runner: asyncio.Runner) -> Contender:
     call = way.make_call(event, failing_handler(way.groups[0] in ASYNC_GROUPS, failing))
+    count = len(event["Records"])
     check = {
         None: None,
         "response": expect_failures(len(failing)),
-        "results": expect_results(len(event["Records"])),
+        "results": expect_results(count),
     }[way.check]
-    sample = timed_async(runner, call, check) if way.kind == "await" else timed(call, check)
+    calls = max(1, RECORDS_PER_SAMPLE // count)
+    sample = (
+        timed_async(runner, call, check, calls)
+        if way.kind == "await"
+        else timed(call, check, calls)
+    )
     return Contender(way.label, quiet(sample) if way.quiet else sample, role=way.role)
+
+
+def sized(group: str, n: int) -> str:
+    """The group of one batch size: "1 n=10"."""
+    return f"{group} n={n}"
 
 
 def run_case(case_id: str, title: str, groups: tuple[str, ...], settings: Settings) -> CaseResult:
     case = CaseResult(case_id, title)
-    n = settings.size(FULL_N, QUICK_N)
-    event = standard_event(n)
-    failing = message_ids(event, FAIL_EVERY) if case_id == "3" else frozenset()
+    largest = settings.size(FULL_N, QUICK_N)
+    # Cases 1 and 2 run at every size; case 3 at the largest.
+    sizes = settings.size(SIZES, QUICK_SIZES) if case_id in ("1", "2") else (largest,)
     with_powertools = powertools_available()
     with asyncio.Runner() as runner:
         for group in groups:
-            contenders = [
-                contender(way, event, failing, runner)
-                for way in WAYS
-                if group in way.groups
-                and (with_powertools or not way.label.startswith("Powertools"))
-            ]
-            case.add(measure(group, contenders, n=n, runs=settings.runs(RUNS)))
+            for n in sizes:
+                event = standard_event(n)
+                failing = message_ids(event, FAIL_EVERY) if case_id == "3" else frozenset()
+                contenders = [
+                    contender(way, event, failing, runner)
+                    for way in WAYS
+                    if group in way.groups
+                    and (n == largest or way.every_size)
+                    and (with_powertools or not way.label.startswith("Powertools"))
+                ]
+                name = sized(group, n) if len(sizes) > 1 else group
+                case.add(measure(name, contenders, n=n, runs=settings.runs(RUNS)))
     note_if_powertools_missing(case)
     return case
 

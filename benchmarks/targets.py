@@ -18,9 +18,12 @@ from .overhead import (
     AIOBATCH_ASYNC,
     AIOBATCH_DEADLINE,
     AIOBATCH_SYNC,
+    FULL_N,
     POWERTOOLS_ASYNC,
     POWERTOOLS_SYNC,
     QUIET,
+    SIZES,
+    sized,
 )
 
 Metric = Literal["per record", "ratio", "extra per record", "fact"]
@@ -47,14 +50,19 @@ ASYNC, SYNC, PT_ASYNC, PT_SYNC = AIOBATCH_ASYNC, AIOBATCH_SYNC, POWERTOOLS_ASYNC
 ASYNC_Q, SYNC_Q = AIOBATCH_ASYNC + QUIET, AIOBATCH_SYNC + QUIET
 US = 1e-6
 
+LARGEST_1, LARGEST_2 = sized("1", FULL_N), sized("2", FULL_N)
+
 TARGETS: tuple[Target, ...] = (
-    Target("async overhead", "1", "aiobatch, per record", "per record", ASYNC, at_most=1.5 * US),
-    Target("async speed-up", "1", "Powertools' time over aiobatch's", "ratio", PT_ASYNC, ASYNC,
-           at_least=5),
-    Target("deadline", "1", "a Lambda context whose deadline is never reached, per record",
+    Target("async overhead", LARGEST_1, "aiobatch, per record", "per record", ASYNC,
+           at_most=1.5 * US),
+    *(Target("async speed-up", sized("1", n), "Powertools' time over aiobatch's", "ratio",
+             PT_ASYNC, ASYNC, at_least=5) for n in SIZES),
+    Target("deadline", LARGEST_1, "a Lambda context whose deadline is never reached, per record",
            "extra per record", AIOBATCH_DEADLINE, ASYNC),
-    Target("sync overhead", "2", "aiobatch's time over Powertools'", "ratio", SYNC, PT_SYNC,
-           at_most=1),
+    Target("fixed cost", sized("2", 1), "a batch of one, aiobatch's time over Powertools'",
+           "ratio", SYNC, PT_SYNC, at_most=1),
+    *(Target("sync speed", sized("2", n), "aiobatch's time over Powertools'", "ratio", SYNC,
+             PT_SYNC, at_most=0.5 if n >= 1_000 else 1) for n in SIZES[1:]),
     Target("async overhead", "3 async", "aiobatch, per record", "per record", ASYNC,
            at_most=1.5 * US),
     Target("async speed-up", "3 async", "Powertools' time over aiobatch's", "ratio", PT_ASYNC,
