@@ -89,6 +89,11 @@ class _Run(Generic[R, T]):
     worker_died = False  # a worker ended by a CancelledError of its item's own
     failed_keys: frozenset[Hashable] | set[Hashable] = frozenset()  # the scheduler's set
     scheduler: _Scheduler[Any, Any] | None = None  # when ordered by key
+    # Workers start as they are needed (see add_worker): how many more may start,
+    # whether one is on its way and has not run yet, and what starts one.
+    spare_workers = 0
+    starting = False
+    spawn: Callable[[], object] = staticmethod(lambda: None)
     next_to_settle = 0
     failed_before = False  # a failure was settled: later items fail too
     longest = 0.0  # the longest inline step so far, in seconds
@@ -116,6 +121,24 @@ class _Run(Generic[R, T]):
         # after it fail, whatever order they finished in (see settle).
         self.in_order = plan.stop is Stop.BATCH
         self.finished: dict[int, tuple[R, Any, bool]] = {}  # done, not yet settled
+
+    def add_worker(self) -> None:
+        """Called as a worker takes an item while others are left: have one more worker
+        start when the loop next runs, unless one is on its way already (then not every
+        worker is busy). Steps that never wait keep the loop from running until the
+        batch is done, and so run in one worker, in the caller's task; steps that wait
+        get a worker more each time every worker waits, up to the limit."""
+        if self.starting or not self.spare_workers:
+            return
+        self.starting = True
+        assert self.loop is not None  # an inline run has one worker
+        self.loop.call_soon(self.start_worker)
+
+    def start_worker(self) -> None:
+        self.starting = False
+        if self.spare_workers and not self.stopped:  # the batch may be done by now
+            self.spare_workers -= 1
+            self.spawn()
 
     def wake_all(self) -> None:
         """Wake every worker waiting for an item (only ordered runs wait)."""
@@ -242,6 +265,7 @@ class _Run(Generic[R, T]):
         )
         sync = self.plan.sync_step
         keep = on_success is None  # the value is the result
+        last = len(self.items) - 1
         deadline = self.plan.deadline
         if deadline is not None and self.loop is not None:  # on the clock loop.time uses
             deadline -= self.loop.time() - time.monotonic()
@@ -263,6 +287,8 @@ class _Run(Generic[R, T]):
                     self.stopped = True
                     return
                 began = moment
+            if self.spare_workers and not self.starting and index < last:
+                self.add_worker()
             try:
                 if sync:
                     value = step(item)
@@ -277,7 +303,9 @@ class _Run(Generic[R, T]):
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
 
-    def guard(self, make_worker: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def guard(
+        self, make_worker: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
         """Note a worker that dies of CancelledError, and stop the run.
 
         A task group does not count a cancelled child as an error: without this the
@@ -295,11 +323,14 @@ class _Run(Generic[R, T]):
         return guarded
 
     async def unordered_worker(self, work: enumerate[R]) -> None:
+        last = len(self.items) - 1
         for index, item in work:
             if not self.may_start():
                 self.stopped = True
             if self.stopped:
                 return
+            if index < last:
+                self.add_worker()
             await self.run_one(index, item)
 
     async def run(self) -> list[T]:
@@ -330,12 +361,31 @@ class _Run(Generic[R, T]):
                     if count:
                         await make_worker()
                 else:
-                    await _pool(self.guard(make_worker), workers)
+                    await self.pool(self.guard(make_worker), workers)
         except TimeoutError:
             if not deadline.expired():
                 raise
             self.deadline_hit = True
         return self.complete()
+
+    async def pool(self, worker: Callable[[], Coroutine[Any, Any, None]], workers: int) -> None:
+        """Run ``worker`` in this task, and in up to ``workers - 1`` more tasks, started
+        as :meth:`add_worker` finds every worker busy."""
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.spawn = lambda: group.create_task(worker())
+                self.spare_workers = workers - 1
+                try:
+                    await worker()
+                finally:
+                    self.spare_workers = 0  # the workers left finish what is under way
+        except BaseExceptionGroup as group_error:
+            # Workers let only BaseException through (cancellation, exits): one of them
+            # is the reason the run stopped; raise it as itself, as the inline path does.
+            if len(group_error.exceptions) == 1:
+                raise group_error.exceptions[0] from None
+            raise
 
     def complete(self) -> list[T]:
         results = self.results
@@ -388,19 +438,6 @@ async def bounded(awaitable: Awaitable[Any], seconds: float | None) -> Any:
         raise RecordTimeoutError(
             f"the record handler did not finish within record_timeout={seconds}s"
         ) from None
-
-
-async def _pool(make_worker: Callable[[], Awaitable[None]], workers: int) -> None:
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(workers):
-                group.create_task(make_worker())  # type: ignore[arg-type]
-    except BaseExceptionGroup as group_error:
-        # Workers let only BaseException through (cancellation, exits): one of them is
-        # the reason the run stopped; raise it as itself, as the inline path does.
-        if len(group_error.exceptions) == 1:
-            raise group_error.exceptions[0] from None
-        raise
 
 
 class _Scheduler(Generic[R, T]):
@@ -456,6 +493,8 @@ class _Scheduler(Generic[R, T]):
                 continue
             index = heapq.heappop(self.ready)
             self.unstarted -= 1
+            if self.unstarted:
+                run.add_worker()
             key = self.keys[index]
             ok = await run.run_one(index, run.item(index))
             if not ok and stop is Stop.KEY and key is not None:

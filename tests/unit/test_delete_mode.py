@@ -102,8 +102,12 @@ async def test_base_exception_stops_the_run_and_deletes_nothing(bound: int) -> N
         async with processor(sqs_records(3), handler):
             await processor.aprocess()
     assert sqs.delete_calls == []
-    assert sorted(cancelled) == ([0, 2] if bound > 1 else [])
-    assert sorted(seen) == ([0, 1, 2] if bound > 1 else [0, 1])
+    assert 1 in seen
+    if bound > 1:  # every other handler under way was cancelled (and 0 was)
+        assert sorted(cancelled) == sorted(n for n in seen if n != 1)
+        assert 0 in cancelled
+    else:
+        assert (cancelled, seen) == ([], [0, 1])
 
 
 async def test_cancelling_the_run_cancels_handlers_and_deletes_nothing() -> None:

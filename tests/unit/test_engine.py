@@ -247,3 +247,40 @@ async def test_base_exception_propagates_as_itself() -> None:
 
     with pytest.raises(Boom):
         await run_all(list(range(8)), step, as_value, as_error, Plan(concurrency=3))
+
+
+@pytest.mark.parametrize("keys", [None, ["a", "b", "c", "d"] * 25])
+async def test_steps_that_never_wait_run_in_the_callers_task_alone(
+    keys: list[str] | None,
+) -> None:
+    caller = asyncio.current_task()
+    tasks: set[Any] = set()
+
+    async def step(item: int) -> int:
+        tasks.add(asyncio.current_task())
+        return item
+
+    before = len(asyncio.all_tasks())
+    results = await run_all(list(range(100)), step, as_value, as_error, Plan(50, keys))
+    assert results == list(range(100))
+    assert tasks == {caller}
+    assert len(asyncio.all_tasks()) == before  # the one spare worker started has ended
+
+
+async def test_workers_are_added_while_every_worker_waits_up_to_the_bound() -> None:
+    gate = Gate(12)
+    tasks: set[Any] = set()
+
+    async def step(item: int) -> tuple[str, Any]:
+        tasks.add(asyncio.current_task())
+        return await gate.step(item)
+
+    task = asyncio.create_task(run_all(list(range(12)), step, as_value, as_error, Plan(5)))
+    await wait_all_tasks_blocked()
+    assert gate.started == [0, 1, 2, 3, 4]  # one more each time all were waiting
+    assert gate.peak == 5
+    for event in gate.events:
+        event.set()
+    assert await task == [("ok", i) for i in range(12)]
+    assert len(tasks) == 5
+    assert gate.peak == 5
