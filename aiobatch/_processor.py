@@ -363,7 +363,8 @@ class _Processor:
             await self._run_records(batch)
         finally:
             batch.processing_time = time.perf_counter() - began
-            self._log_summaries(batch)
+            if batch.failures:
+                self._log_summaries(batch)
         batch.completed = True
         batch.state = BatchState.PROCESSED
 
@@ -402,13 +403,16 @@ class _Processor:
 
     async def _run_records(self, batch: Batch) -> None:
         loopless = batch.inline
-        deadline = Deadline.from_context(
-            batch.context,
-            time.monotonic() if loopless else asyncio.get_running_loop().time(),
-            margin=self.deadline_margin,
-            cleanup_allowance=self._cleanup_allowance(),
+        deadline = batch.deadline = (
+            None
+            if batch.context is None
+            else Deadline.from_context(
+                batch.context,
+                time.monotonic() if loopless else asyncio.get_running_loop().time(),
+                margin=self.deadline_margin,
+                cleanup_allowance=self._cleanup_allowance(),
+            )
         )
-        batch.deadline = deadline
         step, concurrency, inline, on_success, timed = self._step(batch)
         source = self.source
         ordered, stop = self._order(batch)

@@ -18,6 +18,7 @@ import atexit
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ._exceptions import SyncInAsyncError
@@ -68,7 +69,11 @@ def _refuse_in_loop(alternative: str) -> None:
 
 
 def run_sync(
-    alternative: str, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    alternative: str,
+    fn: Callable[P, Awaitable[T]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> T:
     """Run ``fn(*args, **kwargs)`` to completion on the process-wide loop.
 
@@ -77,7 +82,13 @@ def run_sync(
     API to point the user to.
     """
     _refuse_in_loop(alternative)
-    if not _busy.acquire(blocking=False):
+    return _on_the_loop(alternative, False, partial(fn, *args, **kwargs))
+
+
+def _on_the_loop(alternative: str, wait: bool, fn: Callable[[], Awaitable[T]]) -> T:
+    """``run_sync`` past its check; ``wait``: wait for another thread's call to end,
+    rather than refuse."""
+    if not _busy.acquire(blocking=wait):
         raise SyncInAsyncError(
             "aiobatch's sync API is already running in another thread: its process-wide "
             "event loop runs one call at a time. Call it from one thread, or use the "
@@ -87,7 +98,7 @@ def run_sync(
         runner = _get_runner()
 
         async def main() -> T:
-            return await fn(*args, **kwargs)
+            return await fn()
 
         try:
             return runner.run(main())
@@ -137,7 +148,9 @@ def run_inline(
         value = error = None
         if isinstance(yielded, Detour):
             try:
-                value = run_sync(alternative, _same, yielded.awaitable)
+                # Batches without a loop may run in several threads at once: a detour
+                # waits for the loop rather than fail its record.
+                value = _on_the_loop(alternative, True, partial(_same, yielded.awaitable))
             except BaseException as exc:  # it goes back to where it came from
                 error = exc
         elif yielded is not None:  # None is a bare yield (asyncio.sleep(0)): go on

@@ -6,12 +6,14 @@ import asyncio
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
 
 from aiobatch import (
     BatchProcessor,
+    DeadlineExceededError,
     EventType,
     PartialSQSProcessor,
     SQSRecord,
@@ -158,3 +160,65 @@ def test_plain_handlers_never_import_asyncio_and_async_ones_do() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_coroutine_a_plain_handler_returns_runs_on_the_loop_within_the_deadline() -> None:
+    # The batch runs without a loop; the coroutine goes to the process-wide one, and the
+    # deadline still bounds it.
+    loops: list[Any] = []
+
+    async def slow() -> None:
+        loops.append(asyncio.get_running_loop())
+        await asyncio.Event().wait()
+
+    processor = BatchProcessor(
+        EventType.SQS, deadline_margin=0.2, raise_on_entire_batch_failure=False
+    )
+    event = testing.sqs_event(["slow", "next"])
+    started = time.monotonic()
+    response = process_partial_response(
+        event, lambda record: slow(), processor, testing.FakeLambdaContext(0.5)
+    )
+    assert time.monotonic() - started < 5
+    assert [i["itemIdentifier"] for i in response["batchItemFailures"]] == [
+        r["messageId"] for r in event["Records"]
+    ]
+    exceptions = [f.exception for f in processor.failed_records]
+    assert all(isinstance(e, DeadlineExceededError) for e in exceptions)
+    assert len(loops) == 1  # the second record never started
+
+
+def test_coroutines_of_plain_handlers_in_two_threads_take_turns_on_the_loop() -> None:
+    inside = threading.Event()
+    release = threading.Event()
+
+    async def first(record: Any) -> str:
+        inside.set()
+        await asyncio.to_thread(release.wait, 10)
+        return "first"
+
+    async def second(record: Any) -> str:
+        return "second"
+
+    outcome: dict[str, Any] = {}
+
+    def run(name: str, coroutine: Any) -> None:
+        processor = BatchProcessor(EventType.SQS)
+        event = testing.sqs_event([name])
+        with processor(event["Records"], lambda record: coroutine(record)):
+            outcome[name] = processor.process()
+
+    thread = threading.Thread(target=run, args=("first", first))
+    thread.start()
+    try:
+        assert inside.wait(10)
+        other = threading.Thread(target=run, args=("second", second))
+        other.start()
+        other.join(0.2)
+        assert other.is_alive()  # waiting for the loop, not failed
+    finally:
+        release.set()
+        thread.join(10)
+    other.join(10)
+    assert outcome["first"][0][:2] == ("success", "first")
+    assert outcome["second"][0][:2] == ("success", "second")
