@@ -513,19 +513,32 @@ def positions(response: Any, event: dict[str, Any]) -> list[int]:
     return [position[f["itemIdentifier"]] for f in response["batchItemFailures"]]
 
 
-def test_overlapping_plain_runs_from_threads_get_their_own_answers() -> None:
-    # Plain handlers run without the event loop, so threads need not take turns.
+@pytest.mark.parametrize("kind", ["plain", "async"])
+def test_overlapping_runs_from_threads_get_their_own_answers_or_a_refusal(kind: str) -> None:
+    # Plain handlers run without the event loop, so threads need not take turns; async
+    # ones share the process-wide loop, which runs one call at a time.
     processor = BatchProcessor(EventType.SQS)
     inside = threading.Event()
     release = threading.Event()
     outcome: dict[str, Any] = {}
 
-    def handler(record: SQSRecord) -> None:
+    def check(record: SQSRecord) -> None:
+        if record.body.startswith("bad"):
+            raise ValueError("x")
+
+    def plain(record: SQSRecord) -> None:
         if record.body == "slow":
             inside.set()
             release.wait(10)
-        if record.body.startswith("bad"):
-            raise ValueError("x")
+        check(record)
+
+    async def waits(record: SQSRecord) -> None:
+        if record.body == "slow":
+            inside.set()
+            await asyncio.to_thread(release.wait, 10)
+        check(record)
+
+    handler = plain if kind == "plain" else waits
 
     def first() -> None:
         event = testing.sqs_event(["slow", "bad-a"])
@@ -538,41 +551,7 @@ def test_overlapping_plain_runs_from_threads_get_their_own_answers() -> None:
     assert inside.wait(10)
     second_event = testing.sqs_event(["ok", "bad-b"])
     try:
-        second = process_partial_response(second_event, handler, processor)
-    finally:
-        release.set()
-        thread.join(10)
-    response, event = outcome["first"]
-    assert positions(response, event) == [1]
-    assert positions(second, second_event) == [1]
-    assert processor.response() == second  # this thread's batch
-
-
-def test_overlapping_loop_runs_from_threads_get_their_own_answers_or_a_refusal() -> None:
-    processor = BatchProcessor(EventType.SQS)
-    inside = threading.Event()
-    release = threading.Event()
-    outcome: dict[str, Any] = {}
-
-    async def handler(record: SQSRecord) -> None:
-        if record.body == "slow":
-            inside.set()
-            await asyncio.to_thread(release.wait, 10)
-        if record.body.startswith("bad"):
-            raise ValueError("x")
-
-    def first() -> None:
-        event = testing.sqs_event(["slow", "bad-a"])
-        with processor(event["Records"], handler):
-            processor.process()
-        outcome["first"] = (processor.response(), event)
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    assert inside.wait(10)
-    second_event = testing.sqs_event(["bad-b"])
-    try:
-        process_partial_response(second_event, handler, processor)
+        outcome["second"] = process_partial_response(second_event, handler, processor)
     except RuntimeError as refused:
         outcome["second"] = refused
     finally:
@@ -580,8 +559,12 @@ def test_overlapping_loop_runs_from_threads_get_their_own_answers_or_a_refusal()
         thread.join(10)
     response, event = outcome["first"]
     assert positions(response, event) == [1]
-    assert isinstance(outcome["second"], RuntimeError)
-    assert "another thread" in str(outcome["second"])
+    if kind == "plain":
+        assert positions(outcome["second"], second_event) == [1]
+        assert processor.response() == outcome["second"]  # this thread's batch
+    else:
+        assert isinstance(outcome["second"], RuntimeError)
+        assert "another thread" in str(outcome["second"])
 
 
 def test_handler_overrides_that_return_nothing_keep_the_outcome() -> None:
