@@ -68,6 +68,10 @@ class FailedRecord:
     def __hash__(self) -> int:
         return hash(self._fields())
 
+    def __reduce__(self) -> tuple[type[FailedRecord], tuple[int, Any, BaseException]]:
+        # copy, deepcopy and pickle make a new one rather than set its fields.
+        return (FailedRecord, self._fields())
+
     def __repr__(self) -> str:
         return (
             f"FailedRecord(index={self.index!r}, record={self.record!r}, "

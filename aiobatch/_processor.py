@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
-from types import CoroutineType, TracebackType
+from types import CoroutineType, MethodType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary, fail_entry
@@ -450,7 +450,15 @@ class _Processor:
         if inline:
 
             def step(record: Any) -> Any:
-                return outcome(record, process(record))
+                result = process(record)
+                if result is not None and type(result) is not tuple and isawaitable(result):
+                    _close(result)
+                    raise TypeError(
+                        "_process_record returned an awaitable, so the record did not run: "
+                        "a BasePartialProcessor's hooks are plain functions; subclass "
+                        "AsyncBasePartialProcessor for async ones"
+                    )
+                return outcome(record, result)
         else:
 
             async def step(record: Any) -> Any:
@@ -592,8 +600,9 @@ class _Processor:
         if unfinished:
             for part, names, parts in _chunks(unfinished):
                 self.logger.warning(
-                    "%d records did not finish (the deadline passed, or an earlier record "
-                    "failed) and are reported failed (%d of %d): %s",
+                    "%d records are reported failed for no failure of their own (cut short "
+                    "or not started at the deadline, or not started or finished after an "
+                    "earlier record failed) (%d of %d): %s",
                     len(unfinished),
                     part,
                     parts,
@@ -720,6 +729,32 @@ def _chunks(items: list[T]) -> list[tuple[int, list[T], int]]:
     ]
 
 
+def _close(awaitable: Any) -> None:
+    """Close a coroutine that will not be awaited (no "never awaited" warning)."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()
+
+
+def _same_handler(cached: Any, handler: Any) -> bool:
+    """The same handler: the very object, or a bound method of the very same object (a
+    new one is made at each attribute access). Never merely equal objects: the call
+    made for one must not run the other."""
+    return cached is handler or (
+        type(handler) is MethodType and type(cached) is MethodType and cached == handler
+    )
+
+
+def _same_call(cached: tuple[Any, ...], key: tuple[Any, ...]) -> bool:
+    handler, context, concurrency, convert = key
+    return (
+        _same_handler(cached[0], handler)
+        and cached[1] is context
+        and cached[2] == concurrency
+        and cached[3] is convert
+    )
+
+
 def _results_of(batch: Batch) -> list[RecordResult]:
     results = batch.results
     assert results is not None  # processed
@@ -792,12 +827,25 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         self._last_call: tuple[tuple[Any, ...], HandlerCall] | None = None
         self._last_step: tuple[HandlerCall, Step] | None = None
         cls = type(self)
-        self._custom_step = cls._process_record is not RecordHandlerProcessor._process_record
+        self._class_step = cls._process_record is not RecordHandlerProcessor._process_record
         self._loop_free_hooks = _is_loop_free(cls._prepare) and _is_loop_free(cls._clean)
+
+    def _own(self, name: str) -> bool:
+        """Whether ``name`` is set on this very processor (a test's patch, say)."""
+        return name in self.__dict__
+
+    @property
+    def _custom_step(self) -> bool:
+        """Whether a subclass (or this processor) has its own ``_process_record``."""
+        return self._class_step or self._own("_process_record")
+
+    def _default_handler(self, name: str) -> bool:
+        """Whether ``success_handler``/``failure_handler`` is Powertools' own."""
+        return getattr(type(self), name) is getattr(_Processor, name) and not self._own(name)
 
     def _handler_traits(self, handler: RecordHandler) -> HandlerTraits:
         cached = self._traits
-        if cached is not None and cached[0] == handler:
+        if cached is not None and _same_handler(cached[0], handler):
             return cached[1]
         traits = handler_traits(handler)
         self._traits = (handler, traits)
@@ -833,7 +881,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             else None
         )
         cached = self._last_call
-        if key is not None and cached is not None and cached[0] == key:
+        if key is not None and cached is not None and _same_call(cached[0], key):
             call = cached[1]
         else:
             call = make_call(
@@ -860,6 +908,8 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     def _inline_ok(self, batch: Batch) -> bool:
         return (
             self._loop_free_hooks
+            and not self._own("_prepare")
+            and not self._own("_clean")
             and not self._custom_step
             and self._threads is None
             and self.record_timeout is None
@@ -891,7 +941,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return Step(call.call, call.concurrency, call.inline, on_success, call.timed)
 
     def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
-        if self._custom_step or type(self).failure_handler is not _Processor.failure_handler:
+        if self._custom_step or not self._default_handler("failure_handler"):
             return super()._on_error(batch)
         # Nothing to do per failure but keep and log it: the result tuple, fail_messages
         # and exceptions are made from it if and when someone reads them.
@@ -905,7 +955,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return on_error
 
     def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult] | None:
-        if type(self).success_handler is _Processor.success_handler:
+        if self._default_handler("success_handler"):
             # Nothing to do per success: the engine keeps the value; the result tuple and
             # success_messages are made from it if and when someone reads them.
             batch.keep_raw_values()

@@ -15,6 +15,7 @@ user's (a plain function that returned a coroutine, an ``async`` hook), it hands
 from __future__ import annotations
 
 import atexit
+import contextvars
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -82,31 +83,47 @@ def run_sync(
     API to point the user to.
     """
     _refuse_in_loop(alternative)
-    return _on_the_loop(alternative, False, partial(fn, *args, **kwargs))
-
-
-def _on_the_loop(alternative: str, wait: bool, fn: Callable[[], Awaitable[T]]) -> T:
-    """``run_sync`` past its check; ``wait``: wait for another thread's call to end,
-    rather than refuse."""
-    if not _busy.acquire(blocking=wait):
+    if not _busy.acquire(blocking=False):
         raise SyncInAsyncError(
             "aiobatch's sync API is already running in another thread: its process-wide "
             "event loop runs one call at a time. Call it from one thread, or use the "
             f"async API: {alternative}."
         )
     try:
-        runner = _get_runner()
-
-        async def main() -> T:
-            return await fn()
-
-        try:
-            return runner.run(main())
-        except BaseException:
-            _cancel_leftovers(runner.get_loop())
-            raise
+        return _on_the_loop(partial(fn, *args, **kwargs))
     finally:
         _busy.release()
+
+
+def _on_the_loop(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``fn()`` on the process-wide loop; the caller holds ``_busy``."""
+    runner = _get_runner()
+
+    async def main() -> T:
+        return await fn()
+
+    try:
+        return runner.run(main())
+    except BaseException:
+        _cancel_leftovers(runner.get_loop())
+        raise
+
+
+def _detour(awaitable: Awaitable[T]) -> T:
+    """Run an awaitable of a run without a loop: on the process-wide loop, or, when
+    another thread has that one, on a loop of its own. Never wait for the other
+    thread: it may be waiting for this one (a handler in ``use_threads``), and the
+    batch's deadline would not wait."""
+    if _busy.acquire(blocking=False):
+        try:
+            return _on_the_loop(partial(_same, awaitable))
+        finally:
+            _busy.release()
+    return asyncio.run(_awaited(awaitable))
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 class Detour:
@@ -138,19 +155,23 @@ def run_inline(
     """
     _refuse_in_loop(alternative)
     coroutine = fn(*args, **kwargs)
+    # In a copy of the caller's context, as a task would be: context variables a handler
+    # sets do not leak into the caller.
+    context = contextvars.copy_context()
     value: Any = None
     error: BaseException | None = None
     while True:
         try:
-            yielded = coroutine.send(value) if error is None else coroutine.throw(error)
+            if error is None:
+                yielded = context.run(coroutine.send, value)
+            else:
+                yielded = context.run(coroutine.throw, error)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         value = error = None
         if isinstance(yielded, Detour):
             try:
-                # Batches without a loop may run in several threads at once: a detour
-                # waits for the loop rather than fail its record.
-                value = _on_the_loop(alternative, True, partial(_same, yielded.awaitable))
+                value = context.run(_detour, yielded.awaitable)
             except BaseException as exc:  # it goes back to where it came from
                 error = exc
         elif yielded is not None:  # None is a bare yield (asyncio.sleep(0)): go on

@@ -242,7 +242,7 @@ async def test_unfinished_records_are_summarised_a_hundred_to_a_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "aiobatch"]
     assert len(lines) == 3
     for part, line in enumerate(lines, 1):
-        assert line.startswith("300 records did not finish")
+        assert line.startswith("300 records are reported failed for no failure of their own")
         assert f"({part} of 3): " in line
     named = [name for line in lines for name in line.split(": ", 1)[1].split(", ")]
     assert named == [f"m-{i}" for i in range(300)]  # every one can be found

@@ -264,7 +264,7 @@ async def test_steps_that_never_wait_run_in_the_callers_task_alone(
     results = await run_all(list(range(100)), step, as_value, as_error, Plan(50, keys))
     assert results == list(range(100))
     assert tasks == {caller}
-    assert len(asyncio.all_tasks()) == before  # the one spare worker started has ended
+    assert len(asyncio.all_tasks()) == before  # no worker task was left behind
 
 
 async def test_workers_are_added_while_every_worker_waits_up_to_the_bound() -> None:

@@ -678,3 +678,70 @@ def test_lists_a_user_appends_to_after_the_run_keep_the_addition() -> None:
     processor.fail_messages.append("extra")
     assert processor.success_messages[-1] == "extra"
     assert processor.fail_messages == ["extra"]
+
+
+def test_a_handler_equal_to_the_last_one_is_still_the_one_called() -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def __call__(self, record: SQSRecord) -> None:
+            self.seen.append(record.body)
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Counter)
+
+        __hash__ = object.__hash__
+
+    processor = BatchProcessor(EventType.SQS)
+    first, second = Counter(), Counter()
+    process_partial_response(testing.sqs_event(["one"]), first, processor)
+    process_partial_response(testing.sqs_event(["two"]), second, processor)
+    assert (first.seen, second.seen) == (["one"], ["two"])
+
+
+def test_hooks_and_handlers_set_on_the_processor_itself_are_used() -> None:
+    processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+    calls: list[str] = []
+
+    async def prepare() -> None:
+        await asyncio.sleep(0)  # needs a loop
+        calls.append("prepare")
+
+    def failure_handler(record: Any, exception: Any) -> Any:
+        calls.append("failure")
+        return ("fail", "mine", record)
+
+    processor._prepare = prepare  # type: ignore[method-assign]
+    processor.failure_handler = failure_handler  # type: ignore[method-assign]
+
+    def handler(record: SQSRecord) -> None:
+        raise ValueError("x")
+
+    event = testing.sqs_event(["a"])
+    with processor(event["Records"], handler):
+        results = processor.process()
+    assert calls == ["prepare", "failure"]
+    assert results == [("fail", "mine", event["Records"][0])]
+
+
+def test_a_plain_processor_whose_process_record_is_async_fails_its_records() -> None:
+    ran: list[Any] = []
+
+    class Mistaken(BasePartialProcessor):
+        def _prepare(self) -> None:
+            pass
+
+        def _clean(self) -> None:
+            pass
+
+        async def _process_record(self, record: Any) -> Any:  # type: ignore[override]
+            ran.append(record)
+            return self.success_handler(record, None)
+
+    processor = Mistaken()
+    with processor([{"n": 1}], lambda record: None):
+        results = processor.process()
+    assert ran == []  # never ran: so never reported a success
+    assert results[0][0] == "fail"
+    assert "returned an awaitable" in results[0][1]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -595,3 +597,22 @@ def test_a_custom_process_record_in_delete_mode_deletes_nothing_after_a_fifo_fai
     with pytest.raises(SQSBatchProcessingError), processor(event["Records"], record_handler):
         processor.process()
     assert [m.body for m in sqs.deleted] == ["ok0"]
+
+
+def test_failed_records_and_the_error_copy_and_pickle() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    event = testing.sqs_event(["bad"])
+
+    def handler(record: Any) -> None:
+        raise ValueError("bad")
+
+    with pytest.raises(BatchProcessingError) as caught:
+        process_partial_response(event, handler, processor)
+    (failed,) = caught.value.failed_records
+    assert copy.copy(failed) == failed
+    assert copy.deepcopy(failed).index == 0
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert [f.index for f in again.failed_records] == [0]
+    assert isinstance(again.failed_records[0].exception, ValueError)
+    with pytest.raises(AttributeError, match="immutable"):
+        failed.index = 1

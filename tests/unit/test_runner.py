@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import subprocess
 import sys
 import threading
@@ -188,16 +189,21 @@ def test_a_coroutine_a_plain_handler_returns_runs_on_the_loop_within_the_deadlin
     assert len(loops) == 1  # the second record never started
 
 
-def test_coroutines_of_plain_handlers_in_two_threads_take_turns_on_the_loop() -> None:
+def test_a_plain_handlers_coroutine_never_waits_for_another_threads_loop() -> None:
+    # The shared loop is busy in one thread: the other runs its coroutine on a loop of
+    # its own rather than wait (the busy thread may be waiting for it).
     inside = threading.Event()
     release = threading.Event()
+    loops: dict[str, Any] = {}
 
     async def first(record: Any) -> str:
+        loops["first"] = asyncio.get_running_loop()
         inside.set()
         await asyncio.to_thread(release.wait, 10)
         return "first"
 
     async def second(record: Any) -> str:
+        loops["second"] = asyncio.get_running_loop()
         return "second"
 
     outcome: dict[str, Any] = {}
@@ -212,13 +218,48 @@ def test_coroutines_of_plain_handlers_in_two_threads_take_turns_on_the_loop() ->
     thread.start()
     try:
         assert inside.wait(10)
-        other = threading.Thread(target=run, args=("second", second))
-        other.start()
-        other.join(0.2)
-        assert other.is_alive()  # waiting for the loop, not failed
+        run("second", second)  # while the first still holds the shared loop
+        assert "first" not in outcome
     finally:
         release.set()
         thread.join(10)
-    other.join(10)
     assert outcome["first"][0][:2] == ("success", "first")
     assert outcome["second"][0][:2] == ("success", "second")
+    assert loops["second"] is not loops["first"]
+
+
+def test_context_variables_a_plain_handler_sets_stay_in_the_batch() -> None:
+    seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="caller")
+
+    def handler(record: Any) -> None:
+        seen.set("handler")
+
+    process_partial_response(testing.sqs_event(["a"]), handler, BatchProcessor(EventType.SQS))
+    assert seen.get() == "caller"
+
+
+def test_a_batch_in_a_handler_thread_of_a_batch_on_the_loop_does_not_deadlock() -> None:
+    # The outer batch holds the shared loop and waits for its thread; the inner batch,
+    # run without a loop in that thread, must not wait for the outer one's loop.
+    inner = BatchProcessor(EventType.SQS)
+    outer = BatchProcessor(EventType.SQS, use_threads=True)
+
+    async def work(record: SQSRecord) -> str:
+        await asyncio.sleep(0)
+        return record.body
+
+    def handler(record: SQSRecord) -> Any:
+        event = testing.sqs_event([record.body])
+        return process_partial_response(event, lambda inner_record: work(inner_record), inner)
+
+    done: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: done.update(
+            r=process_partial_response(testing.sqs_event(["a"]), handler, outer)
+        ),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "deadlocked"
+    assert done["r"] == {"batchItemFailures": []}
