@@ -830,18 +830,15 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         self._class_step = cls._process_record is not RecordHandlerProcessor._process_record
         self._loop_free_hooks = _is_loop_free(cls._prepare) and _is_loop_free(cls._clean)
 
-    def _own(self, name: str) -> bool:
-        """Whether ``name`` is set on this very processor (a test's patch, say)."""
-        return name in self.__dict__
-
     @property
     def _custom_step(self) -> bool:
-        """Whether a subclass (or this processor) has its own ``_process_record``."""
-        return self._class_step or self._own("_process_record")
+        """Whether a subclass, or this very processor (a test's patch, say), has its own
+        ``_process_record``."""
+        return self._class_step or "_process_record" in self.__dict__
 
     def _default_handler(self, name: str) -> bool:
         """Whether ``success_handler``/``failure_handler`` is Powertools' own."""
-        return getattr(type(self), name) is getattr(_Processor, name) and not self._own(name)
+        return getattr(type(self), name) is getattr(_Processor, name) and name not in self.__dict__
 
     def _handler_traits(self, handler: RecordHandler) -> HandlerTraits:
         cached = self._traits
@@ -906,11 +903,13 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return None
 
     def _inline_ok(self, batch: Batch) -> bool:
+        own = self.__dict__  # hooks set on this very processor
         return (
             self._loop_free_hooks
-            and not self._own("_prepare")
-            and not self._own("_clean")
-            and not self._custom_step
+            and not self._class_step
+            and "_prepare" not in own
+            and "_clean" not in own
+            and "_process_record" not in own
             and self._threads is None
             and self.record_timeout is None
             and not self._handler_traits(batch.handler).is_async
