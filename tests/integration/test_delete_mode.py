@@ -345,6 +345,40 @@ def test_sync_facade_reuses_one_client_across_warm_invocations(queue: Queue, wir
     assert len(wire.attempts) == 2
 
 
+def test_a_warm_invocation_sends_one_delete_message_batch_and_nothing_else(
+    queue: Queue, wire: Wire
+) -> None:
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    def record_handler(record: SQSRecord) -> str:
+        if record.json_body["fail"]:
+            raise ValueError("bad")
+        return record.message_id
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> None:
+        with processor(event["Records"], record_handler, lambda_context=context):
+            processor.process()
+
+    for invocation in ("cold", "warm"):
+        queue.send(bodies(10, fail={4}))
+        event = queue.receive_event(10)
+        requests, clients = len(wire.requests), wire.clients_made
+        with pytest.raises(SQSBatchProcessingError, match="1 of 10 records failed"):
+            lambda_handler(event, FakeLambdaContext())
+        assert queue.remaining_bodies(event) == [bodies(10, fail={4})[4]], invocation
+
+    assert isinstance(processor.sqs, AioSQSActions)
+    assert processor.sqs.clients_created == 1
+    # The warm invocation: no client made, one HTTP request, the delete of the nine.
+    assert wire.clients_made == clients == 1
+    assert [request.operation for request in wire.requests[requests:]] == ["DeleteMessageBatch"]
+    sent = [entry["ReceiptHandle"] for entry in wire.attempts[-1]["Entries"]]
+    successes = [record for record in event["Records"] if record["body"] != bodies(10, {4})[4]]
+    assert len(sent) == len(successes) == 9
+    assert sorted(sent) == sorted(record["receiptHandle"] for record in successes)
+    check_sent(wire)
+
+
 def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, wire: Wire) -> None:
     queue.send(bodies(6))
     event = queue.receive_event(6)
