@@ -21,6 +21,7 @@ from aiobatch import (
     batch_processor,
 )
 from aiobatch._sqs import batch_calls
+from aiobatch._version import __version__
 from aiobatch.testing import FakeLambdaContext
 from tests.events import bodies
 from tests.moto import MakeQueue, Queue
@@ -377,6 +378,30 @@ def test_a_warm_invocation_sends_one_delete_message_batch_and_nothing_else(
     assert len(sent) == len(successes) == 9
     assert sorted(sent) == sorted(record["receiptHandle"] for record in successes)
     check_sent(wire)
+
+
+@pytest.mark.parametrize("app_id", [None, "orders-app"])
+async def test_requests_carry_aiobatchs_user_agent_or_botocores_with_an_app_id(
+    queue: Queue, wire: Wire, monkeypatch: pytest.MonkeyPatch, app_id: str | None
+) -> None:
+    if app_id is not None:
+        monkeypatch.setenv("AWS_SDK_UA_APP_ID", app_id)
+    queue.send(bodies(3, fail={1}))
+    event = queue.receive_event(3)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert queue.remaining_bodies(event) == [bodies(3, fail={1})[1]]
+    [request] = wire.requests
+    if app_id is None:
+        assert request.user_agent.startswith(f"aiobatch/{__version__} aiobotocore/")
+        assert " botocore/" in request.user_agent  # aiobotocore's session adds it
+    else:
+        assert not request.user_agent.startswith("aiobatch/")
+        assert f" app/{app_id}" in request.user_agent
 
 
 def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, wire: Wire) -> None:
