@@ -56,6 +56,7 @@ def default_config(user_config: Any = None, *, fixed_user_agent: bool = True) ->
     (:func:`user_agent`), unless ``fixed_user_agent`` is false or the user's config
     sets ``user_agent_appid``, which only botocore's own User-Agent carries.
     """
+    from aiobotocore.config import AioConfig
     from botocore.config import Config
 
     options: dict[str, Any] = {
@@ -66,7 +67,14 @@ def default_config(user_config: Any = None, *, fixed_user_agent: bool = True) ->
     if fixed_user_agent and getattr(user_config, "user_agent_appid", None) is None:
         options["user_agent"] = user_agent()
     config = Config(**options)
-    return config if user_config is None else config.merge(user_config)
+    if user_config is None:
+        return config
+    merged = config.merge(user_config)
+    if isinstance(user_config, AioConfig):
+        # botocore's merge makes a plain Config: keep what only aiobotocore's holds.
+        merged = AioConfig(user_config.connector_args).merge(merged)
+        merged.http_session_cls = user_config.http_session_cls
+    return merged
 
 
 def _app_id_configured(session: Any) -> bool:

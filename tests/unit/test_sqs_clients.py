@@ -61,6 +61,23 @@ def test_an_application_id_keeps_botocores_user_agent() -> None:
     assert default_config(fixed_user_agent=False).user_agent is None
 
 
+def test_an_aioconfig_keeps_its_connector_args_and_http_session() -> None:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.httpxsession import HttpxSession
+
+    user = AioConfig(
+        connector_args={"keepalive_timeout": 60}, http_session_cls=HttpxSession, read_timeout=3
+    )
+    config = default_config(user)
+
+    assert isinstance(config, AioConfig)
+    assert config.connector_args == {"keepalive_timeout": 60}
+    assert config.http_session_cls is HttpxSession
+    assert config.read_timeout == 3
+    assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert config.parameter_validation is False
+
+
 def _aiobotocore_version() -> str:
     from aiobotocore import __version__ as version
 
