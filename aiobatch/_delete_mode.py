@@ -56,12 +56,12 @@ class PartialSQSProcessor(RecordHandlerProcessor):
             return {"statusCode": 200}
 
     ``session`` (an ``aioboto3.Session``) and ``config`` (a ``botocore.config.Config``,
-    merged over aiobatch's defaults: ``standard`` retries, 50 pooled connections) are
-    optional; ``sqs=`` replaces both with any :class:`~aiobatch.SQSActions` (a fake in
-    tests). ``suppress_exception=True`` returns instead of raising; the messages that
-    could not be deleted are then logged at ERROR and kept in
-    :attr:`undeleted_messages`. :meth:`aclose` closes the SQS clients, for long-running
-    use; otherwise they close when their event loop shuts down.
+    merged over aiobatch's defaults: ``standard`` retries, 50 pooled connections, no
+    parameter validation, a fixed User-Agent) are optional; ``sqs=`` replaces both with
+    any :class:`~aiobatch.SQSActions` (a fake in tests). ``suppress_exception=True``
+    returns instead of raising; the messages that could not be deleted are then logged
+    at ERROR and kept in :attr:`undeleted_messages`. :meth:`aclose` closes the SQS
+    clients, for long-running use; otherwise they close when their event loop shuts down.
     """
 
     source = SQS

@@ -16,10 +16,18 @@ from aiobatch import PartialSQSProcessor, SQSBatchProcessingError
 # client gets by default, which bounds the concurrent calls of the delete phase, and so
 # the limit it is measured against. aiobatch has no public way to read it.
 from aiobatch._sqs.clients import DEFAULT_MAX_POOL_CONNECTIONS
-from aiobatch.testing import LocalSQS
+from aiobatch.testing import FakeLambdaContext, LocalSQS
 
 from ._aws import StubSQS, aws_env, aws_environ, stub_sqs
-from ._events import ACCOUNT, QUEUE, REGION, failing_async, standard_event
+from ._events import (
+    ACCOUNT,
+    QUEUE,
+    REGION,
+    expect_failures,
+    failing_async,
+    failing_sync,
+    standard_event,
+)
 from ._harness import (
     CaseResult,
     Contender,
@@ -28,13 +36,18 @@ from ._harness import (
     limit_row,
     measure,
     measured_row,
+    note_if_powertools_missing,
+    powertools_available,
     python,
+    timed,
     with_ratios,
 )
 
 DELAY = 0.005  # the stub answers each DeleteMessageBatch after this long
 ENTRIES_PER_CALL = 10
 AIOBATCH_DELETE = "aiobatch `PartialSQSProcessor` delete phase"
+AIOBATCH_WARM_SMALL = "aiobatch warm invocation, `PartialSQSProcessor` through the sync facade"
+SMALL = 10  # records of case 8's small group, one of which fails
 
 
 async def delete_phase(
@@ -115,6 +128,7 @@ def case_delete(settings: Settings) -> CaseResult:
             f"{who} {used * 1e3:.0f} ms, {used / calls * 1e6:.0f} µs a call"
             for who, used in spent.items()
         )
+        + f" (aiobatch over hand-written: {spent['aiobatch'] / spent['hand-written']:.2f}x)"
         + f"; the limit is {limit * 1e3:.0f} ms."
     )
     case.add(moto_batch(settings))
@@ -217,6 +231,8 @@ def case_warm(settings: Settings) -> CaseResult:
             args = ("--stub", stub.url, "--records", str(n), "--invocations", str(invocations))
             out = python("-m", "benchmarks._invocations", *args, env=aws_environ(stub.url))
             reports.append(json.loads(out.splitlines()[-1]))
+        with aws_env(stub.url):
+            small, small_cpu = warm_small(settings, stub)
     first = [report[0]["seconds"] for report in reports]
     warm = [item["seconds"] for report in reports for item in report[1:]]
     case.add(
@@ -246,4 +262,68 @@ def case_warm(settings: Settings) -> CaseResult:
         f"{statistics.median(counts[0] for counts in connections):g} in a first invocation "
         f"(median), {sum(sum(counts[1:]) for counts in connections)} in all warm ones."
     )
+    case.add(small)
+    case.notes.append(
+        f"Small group: CPU time of this process in a warm invocation (median): "
+        f"{small_cpu * 1e6:.0f} µs."
+    )
+    note_if_powertools_missing(case)
     return case
+
+
+def warm_small(settings: Settings, stub: StubSQS) -> tuple[list[Row], float]:
+    """Warm invocations of 10 records, one failing, through the sync facade (one
+    DeleteMessageBatch of 9 entries), beside Powertools' partial response for the batch."""
+    event = standard_event(SMALL)
+    handler = failing_sync({event["Records"][SMALL // 2]["messageId"]})
+    processor = PartialSQSProcessor()  # as at module level: made once, its client kept
+    cpu: list[float] = []
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> None:
+        with processor(event["Records"], handler, lambda_context=context):
+            processor.process()
+
+    def ours() -> float:
+        before = stub.stats()
+        start, used = time.perf_counter(), time.process_time()
+        try:
+            lambda_handler(event, FakeLambdaContext(900))
+        except SQSBatchProcessingError as error:
+            elapsed, used = time.perf_counter() - start, time.process_time() - used
+            if error.undeleted_messages:
+                raise
+        else:
+            raise RuntimeError("one record failed, yet no SQSBatchProcessingError was raised")
+        check_stub(stub, before, 1, SMALL - 1)
+        cpu.append(used)
+        return elapsed
+
+    contenders = [Contender(AIOBATCH_WARM_SMALL, ours)]  # its warm-up makes the client
+    if powertools_available():
+        from aws_lambda_powertools.utilities.batch import (
+            BatchProcessor,
+            EventType,
+            process_partial_response,
+        )
+
+        powertools = BatchProcessor(EventType.SQS)
+        contenders.append(
+            Contender(
+                "Powertools `BatchProcessor` + `process_partial_response` (no SQS call)",
+                timed(
+                    lambda: process_partial_response(
+                        event, handler, powertools, FakeLambdaContext(900)
+                    ),
+                    expect_failures(1),
+                ),
+            )
+        )
+    try:
+        rows = measure("8 small", contenders, n=SMALL, runs=settings.runs(201))
+    finally:
+        processor.close()
+    created = processor.sqs.clients_created
+    if created != 1:
+        raise RuntimeError(f"expected one SQS client for every invocation, {created} were made")
+    limit = limit_row("8 small", f"limit: one DeleteMessageBatch, {DELAY * 1e3:g} ms", DELAY, SMALL)
+    return with_ratios([limit, *rows]), statistics.median(cpu[1:] or cpu)  # [0]: the cold one

@@ -2,7 +2,8 @@
 
 ``before-send`` sees each HTTP attempt as sent (after serialisation and signing), so
 the recorder asserts on the real request bodies, retries included. A scripted fault
-answers an attempt itself instead of letting it reach moto.
+answers an attempt itself instead of letting it reach moto. The session's clients also
+report every request they send, of any operation, and every client made.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ class _Body:
         return self._data
 
 
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request a client of the session sent: its operation and User-Agent."""
+
+    operation: str
+    user_agent: str
+
+
 @dataclass
 class Wire:
     """Every DeleteMessageBatch attempt sent, and the faults still to play."""
@@ -35,6 +44,8 @@ class Wire:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[Fault | None] = field(default_factory=deque)
     faked: int = 0
+    requests: list[Request] = field(default_factory=list)
+    clients_made: int = 0
 
     @property
     def entries_per_attempt(self) -> list[int]:
@@ -54,11 +65,22 @@ class Wire:
             headers |= more
         return AioAWSResponse(request.url, status, headers, _Body(data))
 
+    def saw_request(self, request: Any, event_name: str, **_: Any) -> None:
+        user_agent = request.headers["User-Agent"]
+        if isinstance(user_agent, bytes):
+            user_agent = user_agent.decode()
+        self.requests.append(Request(event_name.rsplit(".", 1)[-1], user_agent))
+
+    def saw_client(self, **_: Any) -> None:
+        self.clients_made += 1
+
 
 def session_with(wire: Wire) -> Any:
-    """An aioboto3 session whose SQS clients report to ``wire``."""
+    """An aioboto3 session whose clients report to ``wire``."""
     session = aioboto3.Session()
     session.events.register_first("before-send.sqs.DeleteMessageBatch", wire.before_send)
+    session.events.register("before-send", wire.saw_request)
+    session.events.register("creating-client-class", wire.saw_client)
     return session
 
 

@@ -43,9 +43,9 @@ class AioSQSActions:
     """:class:`SQSActions` on aioboto3: one client per region, cached per event loop.
 
     ``session`` (an ``aioboto3.Session``) and ``config`` (a ``botocore.config.Config``,
-    merged over aiobatch's defaults: ``standard`` retries, 50 pooled connections) are
-    optional. ``clients_created`` and ``calls`` count clients made and call attempts.
-    Making one imports aioboto3.
+    merged over aiobatch's defaults: ``standard`` retries, 50 pooled connections, no
+    parameter validation, a fixed User-Agent) are optional. ``clients_created`` and
+    ``calls`` count clients made and call attempts. Making one imports aioboto3.
     """
 
     def __init__(self, session: Any = None, config: Any = None) -> None:

@@ -21,6 +21,7 @@ from aiobatch import (
     batch_processor,
 )
 from aiobatch._sqs import batch_calls
+from aiobatch._version import __version__
 from aiobatch.testing import FakeLambdaContext
 from tests.events import bodies
 from tests.moto import MakeQueue, Queue
@@ -343,6 +344,64 @@ def test_sync_facade_reuses_one_client_across_warm_invocations(queue: Queue, wir
     assert isinstance(processor.sqs, AioSQSActions)
     assert processor.sqs.clients_created == 1
     assert len(wire.attempts) == 2
+
+
+def test_a_warm_invocation_sends_one_delete_message_batch_and_nothing_else(
+    queue: Queue, wire: Wire
+) -> None:
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    def record_handler(record: SQSRecord) -> str:
+        if record.json_body["fail"]:
+            raise ValueError("bad")
+        return record.message_id
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> None:
+        with processor(event["Records"], record_handler, lambda_context=context):
+            processor.process()
+
+    for invocation in ("cold", "warm"):
+        queue.send(bodies(10, fail={4}))
+        event = queue.receive_event(10)
+        requests, clients = len(wire.requests), wire.clients_made
+        with pytest.raises(SQSBatchProcessingError, match="1 of 10 records failed"):
+            lambda_handler(event, FakeLambdaContext())
+        assert queue.remaining_bodies(event) == [bodies(10, fail={4})[4]], invocation
+
+    assert isinstance(processor.sqs, AioSQSActions)
+    assert processor.sqs.clients_created == 1
+    # The warm invocation: no client made, one HTTP request, the delete of the nine.
+    assert wire.clients_made == clients == 1
+    assert [request.operation for request in wire.requests[requests:]] == ["DeleteMessageBatch"]
+    sent = [entry["ReceiptHandle"] for entry in wire.attempts[-1]["Entries"]]
+    successes = [record for record in event["Records"] if record["body"] != bodies(10, {4})[4]]
+    assert len(sent) == len(successes) == 9
+    assert sorted(sent) == sorted(record["receiptHandle"] for record in successes)
+    check_sent(wire)
+
+
+@pytest.mark.parametrize("app_id", [None, "orders-app"])
+async def test_requests_carry_aiobatchs_user_agent_or_botocores_with_an_app_id(
+    queue: Queue, wire: Wire, monkeypatch: pytest.MonkeyPatch, app_id: str | None
+) -> None:
+    if app_id is not None:
+        monkeypatch.setenv("AWS_SDK_UA_APP_ID", app_id)
+    queue.send(bodies(3, fail={1}))
+    event = queue.receive_event(3)
+    processor = PartialSQSProcessor(session=session_with(wire))
+
+    with pytest.raises(SQSBatchProcessingError):
+        async with processor(event["Records"], handler):
+            await processor.aprocess()
+
+    assert queue.remaining_bodies(event) == [bodies(3, fail={1})[1]]
+    [request] = wire.requests
+    if app_id is None:
+        assert request.user_agent.startswith(f"aiobatch/{__version__} aiobotocore/")
+        assert " botocore/" in request.user_agent  # aiobotocore's session adds it
+    else:
+        assert not request.user_agent.startswith("aiobatch/")
+        assert f" app/{app_id}" in request.user_agent
 
 
 def test_deadline_deletes_finished_successes_and_returns_in_time(queue: Queue, wire: Wire) -> None:
