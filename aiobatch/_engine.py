@@ -71,6 +71,9 @@ UNSET: Any = object()
 """An item's result before it has one."""
 
 _GENERATORS = (types.GeneratorType, types.AsyncGeneratorType)
+# What a handler commonly returns, which is neither awaitable nor a generator: no need
+# to ask (inspect.isawaitable costs about as much as the rest of a record's step).
+_PLAIN = frozenset({str, bytes, int, float, bool, dict, list, tuple})
 
 
 def _not_run() -> TypeError:
@@ -266,33 +269,36 @@ class _Run(Generic[R, T]):
         sync = self.plan.sync_step
         keep = on_success is None  # the value is the result
         last = len(self.items) - 1
+        # Others may stop the run or need a worker more only with several workers: a
+        # run inline, or of one worker, skips both checks.
+        shared = self.loop is not None and self.plan.concurrency > 1
         deadline = self.plan.deadline
         if deadline is not None and self.loop is not None:  # on the clock loop.time uses
             deadline -= self.loop.time() - time.monotonic()
         now = time.monotonic
         began = longest = 0.0
         for index, item in work:
-            if self.stopped:
+            if shared and self.stopped:
                 return
             if deadline is not None:
                 # One clock read per item. For inline plain functions, which cannot be
                 # stopped once started, it also measures the previous item, and no item
                 # starts closer to the deadline than the longest so far.
                 moment = now()
-                if sync and began:
-                    longest = max(longest, moment - began)
+                if sync and began and moment - began > longest:
+                    longest = moment - began
                 if moment + longest >= deadline:
                     if moment < deadline:
                         self.too_close = longest
                     self.stopped = True
                     return
                 began = moment
-            if self.spare_workers and not self.starting and index < last:
+            if shared and self.spare_workers and not self.starting and index < last:
                 self.add_worker()
             try:
                 if sync:
                     value = step(item)
-                    if value is not None:
+                    if value is not None and type(value) not in _PLAIN:
                         if isawaitable(value):  # a plain function that returned a coroutine
                             value = await self.awaited(value, None)
                         elif isinstance(value, _GENERATORS):
