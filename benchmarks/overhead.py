@@ -60,6 +60,9 @@ AIOBATCH_DEADLINE = AIOBATCH_ASYNC + " with a Lambda context (a deadline that ne
 POWERTOOLS_ASYNC = "Powertools `AsyncBatchProcessor` + `async_process_partial_response` (sync call)"
 POWERTOOLS_SYNC = "Powertools `BatchProcessor` + `process_partial_response`"
 QUIET = ", `aiobatch` logger at ERROR"
+CONTEXT = ", with a Lambda context"
+IN_LAMBDA = "2 lambda"  # the default batch size, called as Lambda calls it: with a context
+LAMBDA_N = 10
 
 
 Event = dict[str, Any]
@@ -127,15 +130,21 @@ def sqs_process(event: Event, handler: Handler) -> Call:
     return run
 
 
-def powertools(processor_name: str, facade_name: str) -> Callable[[Event, Handler], Call]:
-    """Powertools' processor and facade of these names (imported only when it runs)."""
+def powertools(
+    processor_name: str, facade_name: str, *, context: bool = False
+) -> Callable[[Event, Handler], Call]:
+    """Powertools' processor and facade of these names (imported only when it runs); with
+    ``context``, the Lambda context aiobatch's ``deadline`` rows get."""
 
     def make(event: Event, handler: Handler) -> Call:
         from aws_lambda_powertools.utilities import batch
 
         processor = getattr(batch, processor_name)(batch.EventType.SQS)
         facade = getattr(batch, facade_name)
-        return lambda: facade(event=event, record_handler=handler, processor=processor)
+        lambda_context = FakeLambdaContext(timeout=900) if context else None
+        return lambda: facade(
+            event=event, record_handler=handler, processor=processor, context=lambda_context
+        )
 
     return make
 
@@ -175,6 +184,10 @@ WAYS = (
     Way("aiobatch `BatchProcessor` + `aprocess_partial_response` (sync handler, awaited)",
         SYNC_GROUPS, AWAIT, aiobatch(aprocess_partial_response)),
     Way(AIOBATCH_SYNC + QUIET, ("3 sync",), CALL, aiobatch(process_partial_response), quiet=True),
+    Way(AIOBATCH_SYNC + CONTEXT, (IN_LAMBDA,), CALL,
+        aiobatch(process_partial_response, deadline=True)),
+    Way(POWERTOOLS_SYNC + CONTEXT, (IN_LAMBDA,), CALL,
+        powertools("BatchProcessor", "process_partial_response", context=True)),
     Way("aiobatch `PartialSQSProcessor` `process()` (nothing fails)",
         ("2",), CALL, sqs_process, check="results"),
     Way(POWERTOOLS_SYNC,
@@ -228,24 +241,26 @@ def run_case(case_id: str, title: str, groups: tuple[str, ...], settings: Settin
     with_powertools = powertools_available()
     with asyncio.Runner() as runner:
         for group in groups:
-            for n in sizes:
+            for n in (LAMBDA_N,) if group == IN_LAMBDA else sizes:
                 event = standard_event(n)
                 failing = message_ids(event, FAIL_EVERY) if case_id == "3" else frozenset()
                 contenders = [
                     contender(way, event, failing, runner)
                     for way in WAYS
                     if group in way.groups
-                    and (n == largest or way.every_size)
+                    and (group == IN_LAMBDA or n == largest or way.every_size)
                     and (with_powertools or not way.label.startswith("Powertools"))
                 ]
-                name = sized(group, n) if len(sizes) > 1 else group
+                name = sized(group, n) if len(sizes) > 1 and group != IN_LAMBDA else group
                 case.add(measure(name, contenders, n=n, runs=settings.runs(RUNS)))
     note_if_powertools_missing(case)
     return case
 
 
 case_async = partial(run_case, "1", "Per-record overhead, no-op `async def` handler", ("1",))
-case_sync = partial(run_case, "2", "Per-record overhead, no-op plain `def` handler", ("2",))
+case_sync = partial(
+    run_case, "2", "Per-record overhead, no-op plain `def` handler", ("2", IN_LAMBDA)
+)
 case_failing = partial(
     run_case, "3", f"Cases 1 and 2 with one record in {FAIL_EVERY} raising", ("3 async", "3 sync")
 )

@@ -18,7 +18,9 @@ from .overhead import (
     AIOBATCH_ASYNC,
     AIOBATCH_DEADLINE,
     AIOBATCH_SYNC,
+    CONTEXT,
     FULL_N,
+    IN_LAMBDA,
     POWERTOOLS_ASYNC,
     POWERTOOLS_SYNC,
     QUIET,
@@ -63,6 +65,8 @@ TARGETS: tuple[Target, ...] = (
            "ratio", SYNC, PT_SYNC, at_most=1),
     *(Target("sync speed", sized("2", n), "aiobatch's time over Powertools'", "ratio", SYNC,
              PT_SYNC, at_most=0.5 if n >= 1_000 else 1) for n in SIZES[1:]),
+    Target("sync speed", IN_LAMBDA, "10 records with a Lambda context, aiobatch's time over "
+           "Powertools'", "ratio", SYNC + CONTEXT, PT_SYNC + CONTEXT, at_most=1),
     Target("async overhead", "3 async", "aiobatch, per record", "per record", ASYNC,
            at_most=1.5 * US),
     Target("async speed-up", "3 async", "Powertools' time over aiobatch's", "ratio", PT_ASYNC,
