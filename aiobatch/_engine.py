@@ -21,7 +21,15 @@ import heapq
 import time
 import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Hashable,
+    Iterator,
+    Sequence,
+)
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
@@ -29,7 +37,7 @@ from ._exceptions import DeadlineExceededError as DeadlineError
 from ._exceptions import RecordSkippedError as SkippedError
 from ._exceptions import RecordTimeoutError
 from ._lazy import LazyModule
-from ._runner import Detour
+from ._runner import Detour, detour
 
 if TYPE_CHECKING:
     import asyncio
@@ -230,14 +238,25 @@ class _Run(Generic[R, T]):
         deadline."""
         if self.loop is not None:
             return await bounded(awaitable, seconds)
-        deadline = self.plan.deadline
-        if deadline is None:
-            return await Detour(awaitable)
         try:
-            return await Detour(bounded(awaitable, max(0.0, deadline - time.monotonic())))
+            return await Detour(self.within_deadline(awaitable))
         except RecordTimeoutError:
             self.stopped = True
             raise self.deadline_error() from None
+
+    def detoured(self, awaitable: Awaitable[Any]) -> Any:
+        """:meth:`awaited` for a run driven by plain calls (:meth:`run_direct`)."""
+        try:
+            return detour(self.within_deadline(awaitable))
+        except RecordTimeoutError:
+            self.stopped = True
+            raise self.deadline_error() from None
+
+    def within_deadline(self, awaitable: Awaitable[Any]) -> Awaitable[Any]:
+        deadline = self.plan.deadline
+        if deadline is None:
+            return awaitable
+        return bounded(awaitable, max(0.0, deadline - time.monotonic()))
 
     def past_deadline(self) -> bool:
         deadline = self.plan.deadline
@@ -258,34 +277,30 @@ class _Run(Generic[R, T]):
             return False
         return True
 
-    async def fast_worker(self, work: enumerate[R]) -> None:
-        """The hot path: no per-item timeout, no order, no stopping on a failure."""
+    def inline_items(self, work: Iterator[tuple[int, R]]) -> Generator[Any, Any, None]:
+        """The hot path for plain functions (one worker, no per-item timeout, no order,
+        no stopping on a failure), whoever drives it: :meth:`fast_worker` on a loop, or
+        :meth:`run_direct` without one. It yields an awaitable a plain function
+        returned, and takes back its value, or its exception thrown in."""
         step, on_success, on_error, results = (
             self.step,
             self.on_success,
             self.on_error,
             self.results,
         )
-        sync = self.plan.sync_step
         keep = on_success is None  # the value is the result
-        last = len(self.items) - 1
-        # Others may stop the run or need a worker more only with several workers: a
-        # run inline, or of one worker, skips both checks.
-        shared = self.loop is not None and self.plan.concurrency > 1
         deadline = self.plan.deadline
         if deadline is not None and self.loop is not None:  # on the clock loop.time uses
             deadline -= self.loop.time() - time.monotonic()
         now = time.monotonic
         began = longest = 0.0
         for index, item in work:
-            if shared and self.stopped:
-                return
             if deadline is not None:
-                # One clock read per item. For inline plain functions, which cannot be
-                # stopped once started, it also measures the previous item, and no item
-                # starts closer to the deadline than the longest so far.
+                # One clock read per item. Plain functions cannot be stopped once
+                # started: it also measures the previous item, and no item starts
+                # closer to the deadline than the longest so far.
                 moment = now()
-                if sync and began and moment - began > longest:
+                if began and moment - began > longest:
                     longest = moment - began
                 if moment + longest >= deadline:
                     if moment < deadline:
@@ -293,18 +308,74 @@ class _Run(Generic[R, T]):
                     self.stopped = True
                     return
                 began = moment
+            try:
+                value = step(item)
+                if value is not None and type(value) not in _PLAIN:
+                    if isawaitable(value):  # a plain function that returned a coroutine
+                        value = yield value
+                    elif isinstance(value, _GENERATORS):
+                        raise _not_run()
+                results[index] = value if keep else on_success(index, item, value)  # type: ignore[misc]
+            except Exception as exc:
+                results[index] = on_error(index, item, exc)
+
+    def run_direct(self) -> list[T]:
+        """:meth:`run` as plain calls, for plain functions without an event loop, in
+        one worker, unordered, stopping only at the deadline."""
+        plan = self.plan
+        if self.loop is not None or not plan.sync_step or plan.keys is not None:
+            raise RuntimeError("a direct run is of plain functions, unordered, without a loop")
+        view = plan.view
+        items = self.inline_items(enumerate(self.items if view is None else map(view, self.items)))
+        try:
+            awaitable = next(items)
+            while True:
+                try:
+                    value = self.detoured(awaitable)
+                except Exception as exc:
+                    awaitable = items.throw(exc)
+                else:
+                    awaitable = items.send(value)
+        except StopIteration:
+            pass
+        return self.complete()
+
+    async def fast_worker(self, work: enumerate[R]) -> None:
+        """The hot path: no per-item timeout, no order, no stopping on a failure."""
+        if self.plan.sync_step:  # plain functions: one worker, the shared loop body
+            items = self.inline_items(work)
+            try:
+                awaitable = next(items)
+                while True:
+                    try:
+                        value = await self.awaited(awaitable, None)
+                    except Exception as exc:
+                        awaitable = items.throw(exc)
+                    else:
+                        awaitable = items.send(value)
+            except StopIteration:
+                return
+        step, on_success, on_error, results = (
+            self.step,
+            self.on_success,
+            self.on_error,
+            self.results,
+        )
+        keep = on_success is None  # the value is the result
+        last = len(self.items) - 1
+        # Others may stop the run or need a worker more only with several workers.
+        shared = self.plan.concurrency > 1
+        deadline, clock = self.plan.deadline, self.clock  # async steps: the loop's time
+        for index, item in work:
+            if shared and self.stopped:
+                return
+            if deadline is not None and clock() >= deadline:
+                self.stopped = True
+                return
             if shared and self.spare_workers and not self.starting and index < last:
                 self.add_worker()
             try:
-                if sync:
-                    value = step(item)
-                    if value is not None and type(value) not in _PLAIN:
-                        if isawaitable(value):  # a plain function that returned a coroutine
-                            value = await self.awaited(value, None)
-                        elif isinstance(value, _GENERATORS):
-                            raise _not_run()
-                else:
-                    value = await step(item)
+                value = await step(item)
                 results[index] = value if keep else on_success(index, item, value)  # type: ignore[misc]
             except Exception as exc:
                 results[index] = on_error(index, item, exc)

@@ -109,7 +109,7 @@ def _on_the_loop(fn: Callable[[], Awaitable[T]]) -> T:
         raise
 
 
-def _detour(awaitable: Awaitable[T]) -> T:
+def detour(awaitable: Awaitable[T]) -> T:
     """Run an awaitable of a run without a loop: on the process-wide loop, or, when
     another thread has that one, on a loop of its own. Never wait for the other
     thread: it may be waiting for this one (a handler in ``use_threads``), and the
@@ -171,7 +171,7 @@ def run_inline(
         value = error = None
         if isinstance(yielded, Detour):
             try:
-                value = context.run(_detour, yielded.awaitable)
+                value = context.run(detour, yielded.awaitable)
             except BaseException as exc:  # it goes back to where it came from
                 error = exc
         elif yielded is not None:  # None is a bare yield (asyncio.sleep(0)): go on
