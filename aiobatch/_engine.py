@@ -92,7 +92,7 @@ def _not_run() -> TypeError:
     )
 
 
-class _Run(Generic[R, T]):
+class Run(Generic[R, T]):
     # What most runs never change, as class attributes: a run is made per batch.
     stopped = False  # no further item starts
     deadline_hit = False  # the deadline cancelled items under way
@@ -524,7 +524,7 @@ class _Scheduler(Generic[R, T]):
     items without a key (``None``) are always ready.
     """
 
-    def __init__(self, run: _Run[R, T], keys: Sequence[Hashable | None]) -> None:
+    def __init__(self, run: Run[R, T], keys: Sequence[Hashable | None]) -> None:
         self.run = run
         self.keys = keys
         self.pending: dict[Hashable, deque[int]] = {}
@@ -605,4 +605,4 @@ def run_all(
     ``on_success`` raised ``Exception``, that the deadline caught, or that a failure
     kept from starting gets ``on_error(index, item, exc)`` instead.
     """
-    return _Run(items, step, on_success, on_error, plan, results).run()
+    return Run(items, step, on_success, on_error, plan, results).run()

@@ -73,6 +73,7 @@ def process_partial_response(
     processor._run_sync(
         "`await aprocess_partial_response(event, record_handler, processor, context)`",
         processor._run,
+        processor._run_direct,
         batch,
     )
     return batch.response
@@ -107,7 +108,10 @@ def batch_processor(
         def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> T:
             batch = set_up(processor, event, record_handler, context)
             processor._run_sync(
-                "`@async_batch_processor` on an `async def` handler", processor._run, batch
+                "`@async_batch_processor` on an `async def` handler",
+                processor._run,
+                processor._run_direct,
+                batch,
             )
             return handler(event, context, *args, **kwargs)
 

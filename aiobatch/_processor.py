@@ -9,6 +9,8 @@ context managers call the three steps one by one.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import inspect
 import logging
 import math
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, Ty
 
 from ._batch import Batch, BatchState, BatchSummary, fail_entry
 from ._deadline import Deadline
-from ._engine import UNSET, Plan, Stop, run_all
+from ._engine import UNSET, Plan, Run, Stop
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
@@ -34,7 +36,7 @@ from ._exceptions import (
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
 from ._lazy import LazyModule
 from ._records import _DictWrapper
-from ._runner import Detour, run_inline, run_sync
+from ._runner import Detour, detour, refuse_in_loop, run_inline, run_sync
 from ._sources import EventSource, check_list, log_id
 from ._types import (
     FailureResponse,
@@ -140,15 +142,27 @@ def _awaiting(value: Any, *, detour: bool) -> Awaitable[Any]:
     return _maybe_await(value, detour=detour)
 
 
-def loop_free(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark an ``async def`` hook of aiobatch's own that never waits for an event loop,
-    so that a run without one may await it (see ``_runner.run_inline``)."""
-    method._aiobatch_loop_free = True  # type: ignore[attr-defined]
-    return method
+def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    """An async hook of aiobatch's own (``_prepare``, ``_clean``) made of a plain
+    method that never waits: a coroutine for the lifecycle's coroutines, which a run
+    without a loop may step (``_runner.run_inline``), and the plain method itself for a
+    run as plain calls."""
+
+    @functools.wraps(body)
+    async def hook(self: Any) -> None:
+        body(self)
+
+    hook._aiobatch_body = body  # type: ignore[attr-defined]
+    return hook
+
+
+def _body_of(method: Any) -> Callable[[Any], None] | None:
+    """The plain method of a :func:`loop_free` hook; None for any other."""
+    return getattr(method, "_aiobatch_body", None)
 
 
 def _is_loop_free(method: Any) -> bool:
-    return getattr(method, "_aiobatch_loop_free", False) is True
+    return _body_of(method) is not None
 
 
 def _is_async_hook(hook: Any) -> bool:
@@ -328,6 +342,11 @@ class _Processor:
 
     # -- the lifecycle --
 
+    # Each step is its state change, its hooks and its work, from parts shared by two
+    # drivers: the coroutines (any batch, on a loop or stepped without one), and their
+    # twins of plain calls (`_direct`) for a batch of plain functions that needs no loop
+    # and runs unordered, which costs a fraction of stepping the coroutines.
+
     async def _run(self, batch: Batch) -> Batch:
         """The whole lifecycle of one batch: start, process, finish."""
         await self._start(batch)
@@ -337,12 +356,24 @@ class _Processor:
             await self._finish(batch)
         return batch
 
-    async def _start(self, batch: Batch) -> None:
+    def _run_direct(self, batch: Batch) -> Batch:
+        """:meth:`_run` as plain calls."""
+        self._start_direct(batch)
+        try:
+            self._process_direct(batch)
+        finally:
+            self._finish_direct(batch)
+        return batch
+
+    def _begin_start(self, batch: Batch) -> None:
         if batch.state is not BatchState.SET_UP:
             raise _misuse("start", batch.state)
         self._batch_var.set(batch)
         batch.state = BatchState.STARTED
         batch.started_at = time.perf_counter()
+
+    async def _start(self, batch: Batch) -> None:
+        self._begin_start(batch)
         if self.on_batch_start is not None:
             await self._fire("on_batch_start", self.on_batch_start, batch)
         try:
@@ -353,20 +384,51 @@ class _Processor:
             await self._finish(batch)
             raise
 
-    async def _process(self, batch: Batch) -> None:
+    def _start_direct(self, batch: Batch) -> None:
+        self._begin_start(batch)
+        if self.on_batch_start is not None:
+            self._fire_direct("on_batch_start", self.on_batch_start, batch)
+        try:
+            self._prepare_now()
+        except BaseException:
+            self._finish_direct(batch)
+            raise
+
+    def _begin_process(self, batch: Batch) -> float:
         if batch.state is not BatchState.STARTED:
             raise _misuse("process", batch.state)
         self._batch_var.set(batch)
         batch.state = BatchState.PROCESSING
-        began = time.perf_counter()
-        try:
-            await self._run_records(batch)
-        finally:
-            batch.processing_time = time.perf_counter() - began
-            if batch.failures:
-                self._log_summaries(batch)
+        return time.perf_counter()
+
+    def _end_process(self, batch: Batch, began: float) -> None:
+        batch.processing_time = time.perf_counter() - began
+        if batch.failures:
+            self._log_summaries(batch)
+
+    def _processed(self, batch: Batch) -> None:
         batch.completed = True
         batch.state = BatchState.PROCESSED
+
+    async def _process(self, batch: Batch) -> None:
+        began = self._begin_process(batch)
+        try:
+            await self._plan_run(batch).run()
+        finally:
+            self._end_process(batch, began)
+        self._processed(batch)
+
+    def _process_direct(self, batch: Batch) -> None:
+        began = self._begin_process(batch)
+        try:
+            self._plan_run(batch).run_direct()
+        finally:
+            self._end_process(batch, began)
+        self._processed(batch)
+
+    def _end(self, batch: Batch) -> None:
+        batch.state = BatchState.FINISHED
+        batch.ended_at = time.perf_counter()
 
     async def _finish(self, batch: Batch) -> None:
         """Clean up when every record has an outcome; end the batch either way."""
@@ -379,10 +441,30 @@ class _Processor:
                 if cleaned is not None:
                     await _awaiting(cleaned, detour=batch.inline and self._sync_hooks)
         finally:
-            batch.state = BatchState.FINISHED
-            batch.ended_at = time.perf_counter()
+            self._end(batch)
             if self.on_batch_end is not None:
                 await self._fire("on_batch_end", self.on_batch_end, batch.summary())
+
+    def _finish_direct(self, batch: Batch) -> None:
+        if batch.state is BatchState.FINISHED:
+            return
+        self._batch_var.set(batch)
+        try:
+            if batch.state is BatchState.PROCESSED:
+                self._clean_now()
+        finally:
+            self._end(batch)
+            if self.on_batch_end is not None:
+                self._fire_direct("on_batch_end", self.on_batch_end, batch.summary())
+
+    def _prepare_now(self) -> None:
+        """``_prepare`` as a plain call (a run as plain calls has only plain or
+        loop-free hooks)."""
+        _step_through(self._prepare())
+
+    def _clean_now(self) -> None:
+        """``_clean`` as a plain call."""
+        _step_through(self._clean())
 
     async def _fire(self, name: str, hook: Callable[[Any], Any] | None, argument: Any) -> None:
         """Call a hook; one that raises is logged and changes nothing."""
@@ -392,16 +474,28 @@ class _Processor:
         try:
             await _maybe_await(hook(argument), detour=batch is not None and batch.inline)
         except Exception as exc:
-            self.logger.error(
-                "the %s hook raised %s; the batch is unaffected",
-                name,
-                describe(exc, full=self.log_exception_text),
-                exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
-            )
+            self._hook_failed(name, exc)
+
+    def _fire_direct(self, name: str, hook: Callable[[Any], Any], argument: Any) -> None:
+        try:
+            value = hook(argument)
+            if isawaitable(value):
+                detour(value)
+        except Exception as exc:
+            self._hook_failed(name, exc)
+
+    def _hook_failed(self, name: str, exc: Exception) -> None:
+        self.logger.error(
+            "the %s hook raised %s; the batch is unaffected",
+            name,
+            describe(exc, full=self.log_exception_text),
+            exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
+        )
 
     # -- running the records --
 
-    async def _run_records(self, batch: Batch) -> None:
+    def _plan_run(self, batch: Batch) -> Run[Any, RecordResult]:
+        """The engine's run of the batch's records, ready to go."""
         loopless = batch.inline
         deadline = batch.deadline = (
             None
@@ -435,7 +529,7 @@ class _Processor:
         )
         records = batch.raw_records
         batch.values = [UNSET] * len(records)
-        await run_all(records, step, on_success, self._on_error(batch), plan, batch.values)
+        return Run(records, step, on_success, self._on_error(batch), plan, batch.values)
 
     def _step(self, batch: Batch) -> Step:
         """The engine's step for each record: here, the subclass's ``_process_record``.
@@ -477,17 +571,32 @@ class _Processor:
         )
 
     def _run_sync(
-        self, alternative: str, step: Callable[[Batch], Coroutine[Any, Any, T]], batch: Batch
+        self,
+        alternative: str,
+        step: Callable[[Batch], Coroutine[Any, Any, T]],
+        direct: Callable[[Batch], T],
+        batch: Batch,
     ) -> T:
         """Run a lifecycle step to the end from sync code: without an event loop when
-        nothing in the batch needs one, else on the sync bridge's loop."""
+        nothing in the batch needs one (as plain calls, ``direct``, when it also runs
+        unordered), else on the sync bridge's loop."""
         if not self._inline_ok(batch):
             return run_sync(alternative, step, batch)
         batch.inline = True
         try:
+            if self._direct_ok(batch):
+                refuse_in_loop(alternative)
+                # In a copy of the caller's context, as a task would be: context
+                # variables a handler sets do not leak into the caller.
+                return contextvars.copy_context().run(direct, batch)
             return run_inline(alternative, step, batch)
         finally:
             batch.inline = False
+
+    def _direct_ok(self, batch: Batch) -> bool:
+        """Whether a batch that needs no loop can run as plain calls: records of the
+        processor's own step, unordered, that stop only at the deadline."""
+        return False
 
     def _order(self, batch: Batch) -> tuple[bool, Stop]:
         """Whether the records of one key run in order, and what a failure stops."""
@@ -662,11 +771,11 @@ class _Processor:
     def process(self) -> list[RecordResult]:
         """Sync facade of :meth:`aprocess`."""
         batch = self._require_batch()
-        self._run_sync(self._alternative, self._process, batch)
+        self._run_sync(self._alternative, self._process, self._process_direct, batch)
         return _results_of(batch)
 
     def __enter__(self) -> Self:
-        self._run_sync(_IN_BLOCK, self._start, self._require_batch())
+        self._run_sync(_IN_BLOCK, self._start, self._start_direct, self._require_batch())
         return self
 
     def __exit__(
@@ -677,7 +786,7 @@ class _Processor:
     ) -> None:
         batch = self._require_batch()
         processed = batch.state is not BatchState.STARTED
-        self._run_sync(_IN_BLOCK, self._finish, batch)
+        self._run_sync(_IN_BLOCK, self._finish, self._finish_direct, batch)
         if not processed and exc_type is None:
             raise RuntimeError(_LEFT_EARLY)
 
@@ -727,6 +836,23 @@ def _chunks(items: list[T]) -> list[tuple[int, list[T], int]]:
         (number + 1, items[number * IDS_PER_LINE : (number + 1) * IDS_PER_LINE], parts)
         for number in range(parts)
     ]
+
+
+def _step_through(value: Any) -> None:
+    """Run a hook's result to its end without a loop: nothing, or a coroutine of
+    aiobatch's own that never waits (``@loop_free``); a user's awaitable goes to the
+    sync bridge's loop."""
+    if value is None:
+        return
+    if type(value) is CoroutineType:  # the direct run takes only loop-free hooks
+        try:
+            value.send(None)
+        except StopIteration:
+            return
+        value.close()
+        raise RuntimeError("a hook marked loop_free waited for an event loop")
+    if isawaitable(value):
+        detour(value)
 
 
 def _close(awaitable: Any) -> None:
@@ -829,6 +955,8 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         cls = type(self)
         self._class_step = cls._process_record is not RecordHandlerProcessor._process_record
         self._loop_free_hooks = _is_loop_free(cls._prepare) and _is_loop_free(cls._clean)
+        # What a run as plain calls runs for them (see loop_free).
+        self._prepare_body, self._clean_body = _body_of(cls._prepare), _body_of(cls._clean)
 
     @property
     def _custom_step(self) -> bool:
@@ -895,12 +1023,28 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return call
 
     @loop_free
-    async def _prepare(self) -> None:
+    def _prepare(self) -> None:
         return None
 
     @loop_free
-    async def _clean(self) -> None:
+    def _clean(self) -> None:
         return None
+
+    def _prepare_now(self) -> None:
+        body = self._prepare_body
+        if body is None:  # not a direct run's hook: never here, but say so
+            raise RuntimeError("_prepare is not aiobatch's own")
+        body(self)
+
+    def _clean_now(self) -> None:
+        body = self._clean_body
+        if body is None:
+            raise RuntimeError("_clean is not aiobatch's own")
+        body(self)
+
+    def _direct_ok(self, batch: Batch) -> bool:
+        ordered, stop = self._order(batch)
+        return not ordered and stop is Stop.NOTHING  # and, as _inline_ok says, our own step
 
     def _inline_ok(self, batch: Batch) -> bool:
         own = self.__dict__  # hooks set on this very processor

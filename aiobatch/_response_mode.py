@@ -134,7 +134,7 @@ class BatchProcessor(RecordHandlerProcessor):
         return failed
 
     @loop_free
-    async def _clean(self) -> None:
+    def _clean(self) -> None:
         batch = self._require_batch()
         records = batch.raw_records
         failed = self._failed_indices(len(records), batch.failed_indices())

@@ -57,7 +57,7 @@ def _close() -> None:
         runner.close()
 
 
-def _refuse_in_loop(alternative: str) -> None:
+def refuse_in_loop(alternative: str) -> None:
     # asyncio's own check, without get_running_loop's exception when there is none, and
     # without importing asyncio: no loop runs where it was never imported.
     events = sys.modules.get("asyncio.events")
@@ -82,7 +82,7 @@ def run_sync(
     (and so no "coroutine was never awaited" warning). ``alternative`` names the async
     API to point the user to.
     """
-    _refuse_in_loop(alternative)
+    refuse_in_loop(alternative)
     if not _busy.acquire(blocking=False):
         raise SyncInAsyncError(
             "aiobatch's sync API is already running in another thread: its process-wide "
@@ -153,7 +153,7 @@ def run_inline(
     :class:`Detour` it yields goes to :func:`run_sync`; anything else it yields would
     need a loop it does not have, and is thrown back into it as an error.
     """
-    _refuse_in_loop(alternative)
+    refuse_in_loop(alternative)
     coroutine = fn(*args, **kwargs)
     # In a copy of the caller's context, as a task would be: context variables a handler
     # sets do not leak into the caller.
