@@ -292,3 +292,38 @@ def test_inline_plain_def_stops_starting_records_it_would_not_finish() -> None:
     reasons = [f.exception for f in processor.failed_records]
     assert all(isinstance(e, DeadlineExceededError) for e in reasons)
     assert "longest record so far" in str(reasons[0])
+
+
+@pytest.mark.parametrize("facade", ["process_partial_response", "with"])
+def test_plain_handlers_without_a_loop_stop_at_the_deadline(facade: str) -> None:
+    # Plain handlers from the sync facades run as plain calls, without a loop: the
+    # deadline is read between records, and nothing starts after it.
+    ran: list[int] = []
+    loops: list[bool] = []
+
+    def handler(record: SQSRecord) -> None:
+        n = int(record.json_body["n"])
+        ran.append(n)
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:
+            loops.append(False)
+        if n == 1:
+            time.sleep(0.3)
+
+    processor = BatchProcessor(
+        EventType.SQS, deadline_margin=0.1, raise_on_entire_batch_failure=False
+    )
+    event = sqs_event(4)
+    context = FakeLambdaContext(0.35)
+    if facade == "with":
+        with processor(event["Records"], handler, lambda_context=context):
+            processor.process()
+        response = processor.response()
+    else:
+        response = process_partial_response(event, handler, processor, context)
+    assert ran == [0, 1]
+    assert ids(response) == [2, 3]
+    assert all(isinstance(f.exception, DeadlineExceededError) for f in processor.failed_records)
+    assert loops == [False, False]
