@@ -148,6 +148,9 @@ def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Coroutine[Any, Any
     without a loop may step (``_runner.run_inline``), and the plain method itself for a
     run as plain calls."""
 
+    if inspect.iscoroutinefunction(body):
+        raise TypeError("loop_free takes the plain method; it makes the async hook of it")
+
     @functools.wraps(body)
     async def hook(self: Any) -> None:
         body(self)
@@ -374,9 +377,9 @@ class _Processor:
 
     async def _start(self, batch: Batch) -> None:
         self._begin_start(batch)
-        if self.on_batch_start is not None:
-            await self._fire("on_batch_start", self.on_batch_start, batch)
         try:
+            if self.on_batch_start is not None:
+                await self._fire("on_batch_start", self.on_batch_start, batch)
             prepared = self._prepare()
             if prepared is not None:
                 await _awaiting(prepared, detour=batch.inline and self._sync_hooks)
@@ -386,9 +389,9 @@ class _Processor:
 
     def _start_direct(self, batch: Batch) -> None:
         self._begin_start(batch)
-        if self.on_batch_start is not None:
-            self._fire_direct("on_batch_start", self.on_batch_start, batch)
         try:
+            if self.on_batch_start is not None:
+                self._fire_direct("on_batch_start", self.on_batch_start, batch)
             self._prepare_now()
         except BaseException:
             self._finish_direct(batch)
@@ -952,17 +955,15 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         self._traits: tuple[RecordHandler, HandlerTraits] | None = None
         self._last_call: tuple[tuple[Any, ...], HandlerCall] | None = None
         self._last_step: tuple[HandlerCall, Step] | None = None
-        cls = type(self)
-        self._class_step = cls._process_record is not RecordHandlerProcessor._process_record
-        self._loop_free_hooks = _is_loop_free(cls._prepare) and _is_loop_free(cls._clean)
-        # What a run as plain calls runs for them (see loop_free).
-        self._prepare_body, self._clean_body = _body_of(cls._prepare), _body_of(cls._clean)
 
     @property
     def _custom_step(self) -> bool:
         """Whether a subclass, or this very processor (a test's patch, say), has its own
-        ``_process_record``."""
-        return self._class_step or "_process_record" in self.__dict__
+        ``_process_record``. Read at each batch: a test may patch the class."""
+        return (
+            type(self)._process_record is not RecordHandlerProcessor._process_record
+            or "_process_record" in self.__dict__
+        )
 
     def _default_handler(self, name: str) -> bool:
         """Whether ``success_handler``/``failure_handler`` is Powertools' own."""
@@ -1031,13 +1032,13 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return None
 
     def _prepare_now(self) -> None:
-        body = self._prepare_body
+        body = _body_of(type(self)._prepare)
         if body is None:  # not a direct run's hook: never here, but say so
             raise RuntimeError("_prepare is not aiobatch's own")
         body(self)
 
     def _clean_now(self) -> None:
-        body = self._clean_body
+        body = _body_of(type(self)._clean)
         if body is None:
             raise RuntimeError("_clean is not aiobatch's own")
         body(self)
@@ -1048,9 +1049,11 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
 
     def _inline_ok(self, batch: Batch) -> bool:
         own = self.__dict__  # hooks set on this very processor
+        cls = type(self)  # read at each batch: a test may patch the class
         return (
-            self._loop_free_hooks
-            and not self._class_step
+            _is_loop_free(cls._prepare)
+            and _is_loop_free(cls._clean)
+            and cls._process_record is RecordHandlerProcessor._process_record
             and "_prepare" not in own
             and "_clean" not in own
             and "_process_record" not in own

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -745,3 +746,44 @@ def test_a_plain_processor_whose_process_record_is_async_fails_its_records() -> 
     assert ran == []  # never ran: so never reported a success
     assert results[0][0] == "fail"
     assert "returned an awaitable" in results[0][1]
+
+
+@pytest.mark.parametrize("kind", ["plain", "async"])
+def test_a_clean_patched_on_the_class_after_the_processor_was_made_runs(kind: str) -> None:
+    # The usual test of a Lambda whose processor is made at module level.
+    processor = BatchProcessor(EventType.SQS)
+    calls: list[str] = []
+
+    def plain(self: Any) -> None:
+        calls.append("plain")
+
+    async def coroutine(self: Any) -> None:
+        calls.append("async")
+
+    with patch.object(BatchProcessor, "_clean", plain if kind == "plain" else coroutine):
+        process_partial_response(testing.sqs_event(["a"]), lambda record: None, processor)
+    assert calls == [kind]
+
+
+@pytest.mark.parametrize("escape", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("handler_kind", ["plain", "async"])
+def test_an_escape_from_on_batch_start_still_ends_the_batch(
+    escape: type[BaseException], handler_kind: str
+) -> None:
+    ended: list[BatchSummary] = []
+
+    def start(batch: Batch) -> None:
+        raise escape()
+
+    async def coroutine(record: SQSRecord) -> None:
+        pass
+
+    processor = BatchProcessor(EventType.SQS, on_batch_start=start, on_batch_end=ended.append)
+    handler = (lambda record: None) if handler_kind == "plain" else coroutine
+    with pytest.raises(escape):
+        process_partial_response(testing.sqs_event(["a"]), handler, processor)
+    batch = processor.batch
+    assert batch is not None
+    assert batch.state is BatchState.FINISHED
+    assert len(ended) == 1
+    assert not ended[0].completed
