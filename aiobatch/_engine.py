@@ -277,17 +277,23 @@ class Run(Generic[R, T]):
             return False
         return True
 
+    def parts(
+        self,
+    ) -> tuple[
+        Callable[[R], Any],
+        Callable[[int, R, Any], T] | None,
+        Callable[[int, R, Exception], T],
+        list[T],
+    ]:
+        """What a worker's loop reads at every item, to keep in its locals."""
+        return self.step, self.on_success, self.on_error, self.results
+
     def inline_items(self, work: Iterator[tuple[int, R]]) -> Generator[Any, Any, None]:
         """The hot path for plain functions (one worker, no per-item timeout, no order,
         no stopping on a failure), whoever drives it: :meth:`fast_worker` on a loop, or
         :meth:`run_direct` without one. It yields an awaitable a plain function
         returned, and takes back its value, or its exception thrown in."""
-        step, on_success, on_error, results = (
-            self.step,
-            self.on_success,
-            self.on_error,
-            self.results,
-        )
+        step, on_success, on_error, results = self.parts()
         keep = on_success is None  # the value is the result
         deadline = self.plan.deadline
         if deadline is not None and self.loop is not None:  # on the clock loop.time uses
@@ -355,12 +361,7 @@ class Run(Generic[R, T]):
                         awaitable = items.send(value)
             except StopIteration:
                 return
-        step, on_success, on_error, results = (
-            self.step,
-            self.on_success,
-            self.on_error,
-            self.results,
-        )
+        step, on_success, on_error, results = self.parts()
         keep = on_success is None  # the value is the result
         last = len(self.items) - 1
         # Others may stop the run or need a worker more only with several workers.
