@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import importlib
 import itertools
@@ -19,6 +20,7 @@ import json
 import math
 import os
 import struct
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -836,6 +838,31 @@ class LocalQueue:
         return f"LocalQueue(name={self.name!r}, url={self.url!r})"
 
 
+_moto_delete_lock = threading.Lock()
+
+
+def _serialise_moto_deletes() -> None:
+    """Make moto's deletes of one process take turns (once per process).
+
+    moto's ``Queue.delete_message`` rebuilds the queue's message list from a copy and
+    stores it back, without a lock: deletes that its server threads handle at once can
+    undo each other, and a message reported deleted comes back. Real SQS does not lose
+    deletes, so neither may the SQS a test runs against.
+    """
+    queue_class = importlib.import_module("moto.sqs.models").Queue
+    delete = queue_class.delete_message
+    if getattr(delete, "_aiobatch_serialised", False):
+        return
+
+    @functools.wraps(delete)
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with _moto_delete_lock:
+            delete(self, receipt_handle)
+
+    delete_message._aiobatch_serialised = True  # type: ignore[attr-defined]
+    queue_class.delete_message = delete_message
+
+
 class LocalSQS:
     """SQS on 127.0.0.1 for tests, served by moto in a background thread.
 
@@ -871,6 +898,7 @@ class LocalSQS:
         """Start the server on a free port of 127.0.0.1; returns this object."""
         if self._server is not None:
             raise RuntimeError("this LocalSQS is already started")
+        _serialise_moto_deletes()
         server = self._moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

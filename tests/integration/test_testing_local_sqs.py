@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
@@ -268,3 +270,39 @@ async def test_delete_mode_end_to_end(
             await processor.aprocess()
     # The three successes are deleted; the failure stays, hidden until it times out.
     assert standard.approximate_count(include_hidden=True) == 1
+
+
+def test_concurrent_deletes_all_take_effect(standard: LocalQueue, sqs: LocalSQS) -> None:
+    # moto rewrites a queue's message list without a lock: deletes served at once by its
+    # threads can undo each other. LocalSQS makes them take turns, as real SQS would.
+    count = 200
+    standard.send([f"m{i}" for i in range(count)])
+    handles: list[str] = []
+    while len(handles) < count:
+        event = standard.receive_event(10, visibility_timeout=300)
+        handles += [record["receiptHandle"] for record in event["Records"]]
+    chunks = [handles[i : i + 10] for i in range(0, count, 10)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # thread switches inside moto's handlers
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(
+                pool.map(
+                    lambda chunk: sqs.client.delete_message_batch(
+                        QueueUrl=standard.url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)],
+                    ),
+                    chunks,
+                )
+            )
+    finally:
+        sys.setswitchinterval(switch)
+    assert sum(len(a.get("Successful", [])) for a in answers) == count
+    attributes = sqs.client.get_queue_attributes(
+        QueueUrl=standard.url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
