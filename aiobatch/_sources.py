@@ -293,36 +293,12 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
             except (KeyError, TypeError, IndexError):
                 ok = False
             if not ok:
-                index = next(i for i, candidate in enumerate(checked) if candidate is record)
-                _explain(record, index, source, fields)
+                _explain_first_bad(checked, record, source, fields)
         return checked
     # Fields that must be non-empty strings; and fields whose value every record of a
     # batch shares (the queue ARN), checked once per distinct value.
     required = [field.name for field in fields if field.valid is None]
     shared = [(field.name, field.valid, set[str]()) for field in fields if field.valid]
-    if len(required) == 1 and len(shared) == 1:  # delete mode's fields, unrolled: hot too
-        ((required_name,), (shared_name, valid, passed)) = required, shared[0]
-        for record in checked:
-            try:
-                identifier = get_id(record)
-                value, common = record[required_name], record[shared_name]
-                ok = (
-                    type(record) is dict
-                    and type(identifier) is str
-                    and identifier != ""
-                    and record["eventSource"] == expected
-                    and type(value) is str
-                    and value != ""
-                    and (common in passed or (type(common) is str and valid(common)))
-                )
-                if ok:
-                    passed.add(common)
-            except (KeyError, TypeError, IndexError):
-                ok = False
-            if not ok:
-                index = next(i for i, candidate in enumerate(checked) if candidate is record)
-                _explain(record, index, source, fields)
-        return checked
     for record in checked:
         # The common case in a few cheap tests; any doubt goes to the detailed check.
         try:
@@ -347,8 +323,7 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
         except (KeyError, TypeError, IndexError):
             ok = False
         if not ok:
-            index = next(i for i, candidate in enumerate(checked) if candidate is record)
-            _explain(record, index, source, fields)
+            _explain_first_bad(checked, record, source, fields)
     return checked
 
 
@@ -378,6 +353,14 @@ def _path_getter(path: Sequence[str]) -> Callable[[Any], Any]:
 
 def _bad(index: int, field: str, problem: str) -> InvalidEventError:
     return InvalidEventError(f"record {index}: {problem}", index=index, field=field)
+
+
+def _explain_first_bad(
+    checked: list[Any], record: Any, source: EventSource, fields: Sequence[Field]
+) -> None:
+    """:func:`_explain` for ``record``, a record of ``checked`` the quick test doubted."""
+    index = next(i for i, candidate in enumerate(checked) if candidate is record)
+    _explain(record, index, source, fields)
 
 
 def _explain(record: Any, index: int, source: EventSource, fields: Sequence[Field]) -> None:
