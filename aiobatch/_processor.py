@@ -461,13 +461,13 @@ class _Processor:
                 self._fire_direct("on_batch_end", self.on_batch_end, batch.summary())
 
     def _prepare_now(self) -> None:
-        """``_prepare`` as a plain call (a run as plain calls has only plain or
-        loop-free hooks)."""
-        _step_through(self._prepare())
+        """``_prepare`` as a plain call: a run as plain calls takes only aiobatch's own
+        ``loop_free`` hooks (see ``_inline_ok``)."""
+        _body_now(self, "_prepare")
 
     def _clean_now(self) -> None:
         """``_clean`` as a plain call."""
-        _step_through(self._clean())
+        _body_now(self, "_clean")
 
     async def _fire(self, name: str, hook: Callable[[Any], Any] | None, argument: Any) -> None:
         """Call a hook; one that raises is logged and changes nothing."""
@@ -841,21 +841,13 @@ def _chunks(items: list[T]) -> list[tuple[int, list[T], int]]:
     ]
 
 
-def _step_through(value: Any) -> None:
-    """Run a hook's result to its end without a loop: nothing, or a coroutine of
-    aiobatch's own that never waits (``@loop_free``); a user's awaitable goes to the
-    sync bridge's loop."""
-    if value is None:
-        return
-    if type(value) is CoroutineType:  # the direct run takes only loop-free hooks
-        try:
-            value.send(None)
-        except StopIteration:
-            return
-        value.close()
-        raise RuntimeError("a hook marked loop_free waited for an event loop")
-    if isawaitable(value):
-        detour(value)
+def _body_now(processor: Any, name: str) -> None:
+    """Call the plain body of ``processor``'s ``loop_free`` hook ``name`` (read from its
+    class at each call: a test may patch the class)."""
+    body = _body_of(getattr(type(processor), name))
+    if body is None:  # a run as plain calls takes no other: never here, but say so
+        raise RuntimeError(f"{name} is not one of aiobatch's loop_free hooks")
+    body(processor)
 
 
 def _close(awaitable: Any) -> None:
@@ -1030,18 +1022,6 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     @loop_free
     def _clean(self) -> None:
         return None
-
-    def _prepare_now(self) -> None:
-        body = _body_of(type(self)._prepare)
-        if body is None:  # not a direct run's hook: never here, but say so
-            raise RuntimeError("_prepare is not aiobatch's own")
-        body(self)
-
-    def _clean_now(self) -> None:
-        body = _body_of(type(self)._clean)
-        if body is None:
-            raise RuntimeError("_clean is not aiobatch's own")
-        body(self)
 
     def _direct_ok(self, batch: Batch) -> bool:
         ordered, stop = self._order(batch)
