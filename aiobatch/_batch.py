@@ -75,36 +75,35 @@ class Batch:
     record to its exception.
     """
 
-    __slots__ = (
-        "_exceptions",
-        "_fail_messages",
-        "_results",
-        "_successes",
-        "completed",
-        "context",
-        "deadline",
-        "deleted",
-        "ended_at",
-        "event_type",
-        "failed_views",
-        "failures",
-        "fifo",
-        "first_failure",
-        "handler",
-        "handler_call",
-        "handler_failures",
-        "inline",
-        "processing_time",
-        "raw_records",
-        "raw_values",
-        "response",
-        "started_at",
-        "state",
-        "undeleted_messages",
-        "values",
-        "view",
-        "views",
-    )
+    # What every batch starts with and most never change, as class attributes: a batch
+    # is made per invocation, and each attribute set in __init__ costs some 40 ns.
+    views: list[Any] | None = None  # the record views, once made (see records)
+    state = BatchState.SET_UP
+    deadline: Deadline | None = None
+    # One entry per record, filled in as records finish: a failure's result tuple,
+    # and a success's (with raw_values, the handler's value itself: no tuple is made
+    # per record unless someone asks for the results).
+    values: list[Any] | None = None
+    raw_values = False
+    completed = False  # every record has an outcome
+    _results: list[RecordResult] | None = None
+    # The failure logged on a line of its own; the others go in summary lines.
+    first_failure: int | None = None
+    deleted = 0
+    fifo = False  # delete mode: the records come from a FIFO queue
+    started_at = 0.0
+    processing_time = 0.0
+    ended_at = 0.0
+    # How the engine calls the handler, worked out once per batch.
+    handler_call: Any = None
+    # Run by the sync facade without an event loop, just now (see _runner.run_inline).
+    inline = False
+    # How the processor runs its batches of this handler (its _Lane), set with the batch.
+    lane: Any = None
+    # What success_handler and failure_handler kept; None: made when read (see __init__).
+    _successes: list[Any] | None = None
+    _fail_messages: list[Any] | None = None
+    _exceptions: list[ExceptionInfo] | None = None
 
     def __init__(
         self,
@@ -113,47 +112,36 @@ class Batch:
         context: Any,
         event_type: str | None = None,
         view: Callable[[Any], Any] | None = None,
+        *,
+        raw_values: bool = False,
+        raw_failures: bool = False,
     ) -> None:
         # The records as the event has them; the handler gets each as ``view`` makes it
         # (a record view such as SQSRecord), made as the record starts and not kept.
         self.raw_records = records
         self.view = view
-        self.views: list[Any] | None = None
         self.handler = handler
         self.context = context
         self.event_type = event_type
-        self.state = BatchState.SET_UP
-        self.deadline: Deadline | None = None
-        # One entry per record, filled in as records finish: a failure's result tuple,
-        # and a success's (with raw_values, the handler's value itself: no tuple is
-        # made per record unless someone asks for the results).
-        self.values: list[Any] | None = None
-        self.raw_values = False
-        self.completed = False  # every record has an outcome
-        self._results: list[RecordResult] | None = None
-        # Successes as success_handler kept them; None: read from values when asked.
-        self._successes: list[Any] | None = []
-        # Failures as failure_handler kept them; None: read from failures when asked.
-        self._fail_messages: list[Any] | None = []
-        self._exceptions: list[ExceptionInfo] | None = []
+        # raw_values: successes keep the handler's value alone, and success_messages is
+        # made from the values when read. Else it holds what success_handler kept.
+        if raw_values:
+            self.raw_values = True
+        else:
+            self._successes = []
+        # raw_failures: failures keep their exception alone; their result tuples,
+        # fail_messages and exceptions are made from it when read. Else they hold what
+        # failure_handler kept.
+        if not raw_failures:
+            self._fail_messages = []
+            self._exceptions = []
         self.failures: dict[int, BaseException] = {}
         self.failed_views: dict[int, Any] = {}  # the record each failed handler got
-        # The failure logged on a line of its own; the others go in summary lines.
-        self.first_failure: int | None = None
         self.undeleted_messages: list[UndeletedMessage] = []
-        self.deleted = 0
-        self.fifo = False  # delete mode: the records come from a FIFO queue
         self.response: PartialItemFailureResponse = {"batchItemFailures": []}
-        self.started_at = 0.0
-        self.processing_time = 0.0
-        self.ended_at = 0.0
-        # How the engine calls the handler, worked out once per batch.
-        self.handler_call: Any = None
         # Exceptions given to failure_handler, by id(record): how a custom
         # _process_record that returns a failure tuple is matched to its exception.
         self.handler_failures: dict[int, BaseException] = {}
-        # Run by the sync facade without an event loop, just now (see _runner.run_inline).
-        self.inline = False
 
     def __repr__(self) -> str:
         # Short and free of record data: asyncio puts a task's result in the task's repr,
@@ -173,17 +161,6 @@ class Batch:
                 self.raw_records if view is None else list(map(view, self.raw_records))
             )
         return views
-
-    def keep_raw_values(self) -> None:
-        """Successes keep the handler's value alone; tuples and success_messages are
-        made from the values when read."""
-        self.raw_values = True
-        self._successes = None
-
-    def keep_raw_failures(self) -> None:
-        """Failures keep their exception alone; their result tuples, fail_messages and
-        exceptions are made from it when read."""
-        self._fail_messages = self._exceptions = None
 
     def keep_failure(self, record: Any, exception: BaseException) -> None:
         """What the default ``failure_handler`` keeps, when failures are kept as it

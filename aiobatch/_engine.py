@@ -17,6 +17,7 @@ returns normally so that the caller can still report and clean up.
 from __future__ import annotations
 
 import enum
+import functools
 import heapq
 import time
 import types
@@ -75,6 +76,13 @@ class Plan(NamedTuple):
     view: Callable[[Any], Any] | None = None
 
 
+_STOP_BATCH = Stop.BATCH  # reading an enum member off its class costs about 0.2 us
+_NONE_FINISHED: Any = types.MappingProxyType({})  # a run's `finished` until it is in order
+
+plan_of: Callable[[tuple[Any, ...]], Plan] = functools.partial(tuple.__new__, Plan)
+"""A :class:`Plan` of a tuple of all its fields in order: ``Plan(...)`` without the
+Python-level ``__new__`` of a NamedTuple (a plan is made per batch)."""
+
 UNSET: Any = object()
 """An item's result before it has one."""
 
@@ -108,6 +116,15 @@ class Run(Generic[R, T]):
     next_to_settle = 0
     failed_before = False  # a failure was settled: later items fail too
     longest = 0.0  # the longest inline step so far, in seconds
+    # Inline (one worker, plain functions, no loop): the deadline is on time.monotonic
+    # and is checked between items; nothing runs that could be cancelled.
+    loop: asyncio.AbstractEventLoop | None = None
+    clock: Callable[[], float] = time.monotonic
+    # Stop.BATCH reports outcomes in input order: the first failure and everything after
+    # it fail, whatever order they finished in (see settle). Items done and not yet
+    # settled wait in `finished`, a dict of the run's own then.
+    in_order = False
+    finished: dict[int, tuple[Any, Any, bool]] = _NONE_FINISHED
 
     def __init__(
         self,
@@ -124,14 +141,12 @@ class Run(Generic[R, T]):
         self.on_error = on_error
         self.plan = plan
         self.results: list[T] = [UNSET] * len(items) if results is None else results
-        # Inline (one worker, plain functions, no loop): the deadline is on time.monotonic
-        # and is checked between items; nothing runs that could be cancelled.
-        self.loop = None if plan.inline else asyncio.get_running_loop()
-        self.clock: Callable[[], float] = time.monotonic if self.loop is None else self.loop.time
-        # Stop.BATCH reports outcomes in input order: the first failure and everything
-        # after it fail, whatever order they finished in (see settle).
-        self.in_order = plan.stop is Stop.BATCH
-        self.finished: dict[int, tuple[R, Any, bool]] = {}  # done, not yet settled
+        if not plan.inline:
+            loop = self.loop = asyncio.get_running_loop()
+            self.clock = loop.time
+        if plan.stop is _STOP_BATCH:
+            self.in_order = True
+            self.finished = {}
 
     def add_worker(self) -> None:
         """Called as a worker takes an item while others are left: have one more worker

@@ -24,7 +24,7 @@ Processor = AsyncBasePartialProcessor | BasePartialProcessor
 
 def set_up(processor: _Processor, event: Any, handler: RecordHandler, context: Any) -> Batch:
     """Validate ``event`` and set up its batch on ``processor``, before anything runs."""
-    if not isinstance(processor, _Processor):
+    if _Processor not in type(processor).__mro__:  # isinstance calls ABCMeta's, in Python
         raise TypeError(f"processor must be an aiobatch processor, got {type(processor).__name__}")
     source = processor.source
     records = source.records_of(event) if source is not None else records_of(event)
@@ -68,7 +68,8 @@ def process_partial_response(
         def lambda_handler(event, context):
             return process_partial_response(event, record_handler, processor, context)
     """
-    processor = _response_processor(processor)
+    if not isinstance(processor, BatchProcessor):
+        processor = _response_processor(processor)  # raises
     batch = set_up(processor, event, record_handler, context)
     processor._run_sync(
         "`await aprocess_partial_response(event, record_handler, processor, context)`",

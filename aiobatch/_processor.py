@@ -15,7 +15,7 @@ import inspect
 import logging
 import math
 import time
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, Ty
 
 from ._batch import Batch, BatchState, BatchSummary, fail_entry
 from ._deadline import Deadline
-from ._engine import UNSET, Plan, Run, Stop
+from ._engine import UNSET, Run, Stop, plan_of
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
@@ -123,6 +123,15 @@ _MISUSE = {
 }
 
 
+# The states as module constants: reading a member off an enum class costs about 0.2 us
+# in Python 3.11, and a batch changes state five times.
+_SET_UP = BatchState.SET_UP
+_STARTED = BatchState.STARTED
+_PROCESSING = BatchState.PROCESSING
+_PROCESSED = BatchState.PROCESSED
+_FINISHED = BatchState.FINISHED
+
+
 def _misuse(step: str, state: BatchState) -> RuntimeError:
     return RuntimeError(_MISUSE[(step, state)])
 
@@ -159,6 +168,10 @@ def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Coroutine[Any, Any
     return hook
 
 
+def _nothing(self: Any) -> None:
+    """A hook with nothing to do (a run as plain calls does not call it)."""
+
+
 def _body_of(method: Any) -> Callable[[Any], None] | None:
     """The plain method of a :func:`loop_free` hook; None for any other."""
     return getattr(method, "_aiobatch_body", None)
@@ -189,7 +202,83 @@ def _raw(record: Any) -> Any:
     return record.raw_event if isinstance(record, _DictWrapper) else record
 
 
-class _Processor:
+class _ProcessorMeta(ABCMeta):
+    """The processors' metaclass: it counts changes to any processor class (a test
+    patching ``_clean``, say), so that what a processor decided once for a handler
+    (its :class:`_Lane`) is decided again after one."""
+
+    generation = 0
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        _ProcessorMeta.generation += 1
+
+    def __delattr__(cls, name: str) -> None:
+        super().__delattr__(name)
+        _ProcessorMeta.generation += 1
+
+
+class _Lane:
+    """What a processor decides once per record handler, not per batch: how its
+    batches run. Made again when the handler, the processor (any attribute set on it)
+    or a processor class (:class:`_ProcessorMeta`) changes; a processor's next batch
+    then takes the same decisions as the first did."""
+
+    __slots__ = (
+        "call",
+        "clean",
+        "custom_step",
+        "direct",
+        "event_name",
+        "generation",
+        "handler",
+        "loop_free",
+        "order",
+        "prepare",
+        "raw_failures",
+        "raw_values",
+        "step",
+        "traits",
+        "view",
+    )
+
+    def __init__(self, handler: Any, event_name: str | None, view: Any) -> None:
+        self.generation = _ProcessorMeta.generation
+        self.handler = handler
+        self.event_name = event_name
+        self.view = view
+        self.loop_free = False  # runs without an event loop (see _inline_ok)
+        # The plain bodies of _prepare and _clean, for a run as plain calls.
+        self.prepare: Callable[[Any], None] | None = None
+        self.clean: Callable[[Any], None] | None = None
+        # _order's answer and so _direct_ok's, when they do not depend on the batch.
+        self.order: tuple[bool, Stop] | None = None
+        self.direct: bool | None = None
+        # RecordHandlerProcessor's: the handler's traits; its call and the engine's step
+        # when the same for every batch; whether successes and failures keep their
+        # value or exception alone (success_handler, failure_handler are Powertools').
+        self.traits: HandlerTraits | None = None
+        self.call: HandlerCall | None = None
+        self.step: Step | None = None
+        self.custom_step = False  # a subclass's _process_record runs each record
+        self.raw_values = False
+        self.raw_failures = False
+
+
+class _Memo:
+    """A processor's memory between batches, kept apart from its attributes: setting
+    one of those makes the next batch decide its lane again (see ``__setattr__``)."""
+
+    __slots__ = ("lane", "last")
+
+    def __init__(self) -> None:
+        self.lane: _Lane | None = None
+        # The last batch set up: for callers that never set one up (reading after a
+        # facade, from another task or thread).
+        self.last: Batch | None = None
+
+
+class _Processor(metaclass=_ProcessorMeta):
     """The lifecycle and bookkeeping common to both bases; not public."""
 
     source: EventSource | None = None
@@ -223,9 +312,21 @@ class _Processor:
         self.on_batch_start = _check_hook("on_batch_start", on_batch_start)
         self.on_batch_end = _check_hook("on_batch_end", on_batch_end)
         # The batch of the caller's run: each task or thread that sets one up sees its
-        # own; `_last` serves callers that never set one up (reading after a facade).
+        # own; `_memo.last` serves callers that never set one up.
         self._batch_var: ContextVar[Batch | None] = ContextVar("aiobatch_batch", default=None)
-        self._last: Batch | None = None
+        self._memo = _Memo()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        memo = self.__dict__.get("_memo")
+        if memo is not None:  # the next batch decides again how to run
+            memo.lane = None
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        memo = self.__dict__.get("_memo")
+        if memo is not None:
+            memo.lane = None
 
     # -- the batch of the caller's run, and its Powertools-style attributes --
 
@@ -234,7 +335,7 @@ class _Processor:
         """The batch of the caller's current or last run, or ``None`` before any."""
         batch = self._batch_var.get()
         if batch is None:  # this task or thread never set one up: the last one made
-            return self._last
+            return self._memo.last
         return None if batch is _REFUSED else batch
 
     def _require_batch(self) -> Batch:
@@ -245,7 +346,7 @@ class _Processor:
 
     def _use(self, batch: Batch) -> None:
         self._batch_var.set(batch)
-        self._last = batch
+        self._memo.last = batch
 
     @property
     def records(self) -> Sequence[Any]:
@@ -312,25 +413,62 @@ class _Processor:
         """A new batch, validated, and the caller's current one from now on."""
         if not callable(handler):
             raise TypeError(f"record_handler must be callable, got {type(handler).__name__}")
-        self._check_handler(handler)
-        # Nothing of the last batch may show through if this one is refused, in this
-        # task or thread (another's batch neither).
-        self._batch_var.set(_REFUSED)
-        self._last = None
-        source = self.source
-        parsed = self._parse_records(records)  # the built-in processors make a list already
+        lane = self._lane(handler)
+        try:
+            parsed = self._parse_records(records)  # the built-in ones make a list already
+        except BaseException:
+            # Nothing of the last batch may show through once this one is refused, in
+            # this task or thread (another's batch neither).
+            self._batch_var.set(_REFUSED)
+            self._memo.last = None
+            raise
         batch = Batch(
             parsed if type(parsed) is list else list(parsed),
             handler,
             lambda_context,
-            source.event_name if source is not None else None,
-            self._view(),
+            lane.event_name,
+            lane.view,
+            raw_values=lane.raw_values,
+            raw_failures=lane.raw_failures,
         )
+        batch.lane = lane
         self._use(batch)
         return batch
 
-    def _check_handler(self, handler: RecordHandler) -> None:
-        """Reject a handler that cannot work, before any record runs."""
+    def _lane(self, handler: RecordHandler) -> _Lane:
+        """How this processor runs batches of ``handler``: as the last batch did, unless
+        something changed since (see :class:`_Lane`)."""
+        lane = self._memo.lane
+        if (
+            lane is None
+            or lane.generation != _ProcessorMeta.generation
+            or not (lane.handler is handler or _same_handler(lane.handler, handler))
+        ):
+            lane = self._memo.lane = self._make_lane(handler)
+        return lane
+
+    def _make_lane(self, handler: RecordHandler) -> _Lane:
+        """Check ``handler`` and decide how its batches run."""
+        source = self.source
+        lane = _Lane(handler, None if source is None else source.event_name, self._view())
+        self._check_handler(lane)
+        lane.loop_free = self._inline_ok(lane)
+        if lane.loop_free:
+            cls = type(self)
+            # None: nothing to call (a run as plain calls calls no hook of _nothing).
+            lane.prepare, lane.clean = _body_of(cls._prepare), _body_of(cls._clean)
+            if lane.prepare is _nothing:
+                lane.prepare = None
+            if lane.clean is _nothing:
+                lane.clean = None
+        if type(self)._order is _Processor._order:  # the same for every batch
+            lane.order = (self.ordered, self._stop)
+            lane.direct = lane.loop_free and self._direct_ok(*lane.order)
+        return lane
+
+    def _check_handler(self, lane: _Lane) -> None:
+        """Reject a handler (``lane.handler``) that cannot work, before any record runs;
+        note in ``lane`` what its batches need to know of it."""
 
     def _view(self) -> Callable[[Any], Any] | None:
         """What makes the record a handler gets (a record view) from the event's record;
@@ -369,10 +507,11 @@ class _Processor:
         return batch
 
     def _begin_start(self, batch: Batch) -> None:
-        if batch.state is not BatchState.SET_UP:
+        if batch.state is not _SET_UP:
             raise _misuse("start", batch.state)
-        self._batch_var.set(batch)
-        batch.state = BatchState.STARTED
+        if self._batch_var.get() is not batch:  # a set costs 0.3 us; mostly it is set
+            self._batch_var.set(batch)
+        batch.state = _STARTED
         batch.started_at = time.perf_counter()
 
     async def _start(self, batch: Batch) -> None:
@@ -392,16 +531,19 @@ class _Processor:
         try:
             if self.on_batch_start is not None:
                 self._fire_direct("on_batch_start", self.on_batch_start, batch)
-            self._prepare_now()
+            prepare = batch.lane.prepare
+            if prepare is not None:
+                prepare(self)
         except BaseException:
             self._finish_direct(batch)
             raise
 
     def _begin_process(self, batch: Batch) -> float:
-        if batch.state is not BatchState.STARTED:
+        if batch.state is not _STARTED:
             raise _misuse("process", batch.state)
-        self._batch_var.set(batch)
-        batch.state = BatchState.PROCESSING
+        if self._batch_var.get() is not batch:  # a set costs 0.3 us; mostly it is set
+            self._batch_var.set(batch)
+        batch.state = _PROCESSING
         return time.perf_counter()
 
     def _end_process(self, batch: Batch, began: float) -> None:
@@ -411,7 +553,7 @@ class _Processor:
 
     def _processed(self, batch: Batch) -> None:
         batch.completed = True
-        batch.state = BatchState.PROCESSED
+        batch.state = _PROCESSED
 
     async def _process(self, batch: Batch) -> None:
         began = self._begin_process(batch)
@@ -430,16 +572,17 @@ class _Processor:
         self._processed(batch)
 
     def _end(self, batch: Batch) -> None:
-        batch.state = BatchState.FINISHED
+        batch.state = _FINISHED
         batch.ended_at = time.perf_counter()
 
     async def _finish(self, batch: Batch) -> None:
         """Clean up when every record has an outcome; end the batch either way."""
-        if batch.state is BatchState.FINISHED:
+        if batch.state is _FINISHED:
             return
-        self._batch_var.set(batch)
+        if self._batch_var.get() is not batch:  # a set costs 0.3 us; mostly it is set
+            self._batch_var.set(batch)
         try:
-            if batch.state is BatchState.PROCESSED:
+            if batch.state is _PROCESSED:
                 cleaned = self._clean()
                 if cleaned is not None:
                     await _awaiting(cleaned, detour=batch.inline and self._sync_hooks)
@@ -449,25 +592,19 @@ class _Processor:
                 await self._fire("on_batch_end", self.on_batch_end, batch.summary())
 
     def _finish_direct(self, batch: Batch) -> None:
-        if batch.state is BatchState.FINISHED:
+        if batch.state is _FINISHED:
             return
-        self._batch_var.set(batch)
+        if self._batch_var.get() is not batch:  # a set costs 0.3 us; mostly it is set
+            self._batch_var.set(batch)
         try:
-            if batch.state is BatchState.PROCESSED:
-                self._clean_now()
+            if batch.state is _PROCESSED:
+                clean = batch.lane.clean
+                if clean is not None:
+                    clean(self)
         finally:
             self._end(batch)
             if self.on_batch_end is not None:
                 self._fire_direct("on_batch_end", self.on_batch_end, batch.summary())
-
-    def _prepare_now(self) -> None:
-        """``_prepare`` as a plain call: a run as plain calls takes only aiobatch's own
-        ``loop_free`` hooks (see ``_inline_ok``)."""
-        _body_now(self, "_prepare")
-
-    def _clean_now(self) -> None:
-        """``_clean`` as a plain call."""
-        _body_now(self, "_clean")
 
     async def _fire(self, name: str, hook: Callable[[Any], Any] | None, argument: Any) -> None:
         """Call a hook; one that raises is logged and changes nothing."""
@@ -512,23 +649,26 @@ class _Processor:
         )
         step, concurrency, inline, on_success, timed = self._step(batch)
         source = self.source
-        ordered, stop = self._order(batch)
+        order = batch.lane.order
+        ordered, stop = self._order(batch) if order is None else order
         keys = None
         if ordered and source is not None:
             order_key = source.order_key
             keys = [order_key(_raw(record)) for record in batch.raw_records]
-        plan = Plan(  # by position: made per batch, and half the cost of by keyword
-            concurrency,
-            keys,
-            stop,
-            None if deadline is None else deadline.batch_end,  # deadline
-            "" if deadline is None else deadline.describe,  # deadline_text
-            None if timed else self.record_timeout,  # item_timeout
-            inline,  # sync_step
-            self._skipped_error,  # skipped
-            self._group_skipped_error,  # group_skipped
-            loopless,  # inline
-            batch.view,  # view
+        plan = plan_of(  # made per batch
+            (
+                concurrency,
+                keys,
+                stop,
+                None if deadline is None else deadline.batch_end,  # deadline
+                "" if deadline is None else deadline.describe,  # deadline_text
+                None if timed else self.record_timeout,  # item_timeout
+                inline,  # sync_step
+                self._skipped_error,  # skipped
+                self._group_skipped_error,  # group_skipped
+                loopless,  # inline
+                batch.view,  # view
+            )
         )
         records = batch.raw_records
         batch.values = [UNSET] * len(records)
@@ -563,7 +703,7 @@ class _Processor:
 
         return Step(step, concurrency, inline, None)
 
-    def _inline_ok(self, batch: Batch) -> bool:
+    def _inline_ok(self, lane: _Lane) -> bool:
         """Whether the batch can run without an event loop: plain functions only, one at
         a time, nothing to time out (see ``_runner.run_inline``)."""
         return (
@@ -583,11 +723,15 @@ class _Processor:
         """Run a lifecycle step to the end from sync code: without an event loop when
         nothing in the batch needs one (as plain calls, ``direct``, when it also runs
         unordered), else on the sync bridge's loop."""
-        if not self._inline_ok(batch):
+        lane: _Lane = batch.lane
+        if not lane.loop_free:
             return run_sync(alternative, step, batch)
+        plain = lane.direct
+        if plain is None:
+            plain = self._direct_ok(*self._order(batch))
         batch.inline = True
         try:
-            if self._direct_ok(batch):
+            if plain:
                 refuse_in_loop(alternative)
                 # In a copy of the caller's context, as a task would be: context
                 # variables a handler sets do not leak into the caller.
@@ -596,9 +740,10 @@ class _Processor:
         finally:
             batch.inline = False
 
-    def _direct_ok(self, batch: Batch) -> bool:
-        """Whether a batch that needs no loop can run as plain calls: records of the
-        processor's own step, unordered, that stop only at the deadline."""
+    def _direct_ok(self, ordered: bool, stop: Stop) -> bool:
+        """Whether a batch that needs no loop, run in that order (see :meth:`_order`),
+        can run as plain calls: records of the processor's own step, unordered, that
+        stop only at the deadline."""
         return False
 
     def _order(self, batch: Batch) -> tuple[bool, Stop]:
@@ -788,7 +933,7 @@ class _Processor:
         tb: TracebackType | None,
     ) -> None:
         batch = self._require_batch()
-        processed = batch.state is not BatchState.STARTED
+        processed = batch.state is not _STARTED
         self._run_sync(_IN_BLOCK, self._finish, self._finish_direct, batch)
         if not processed and exc_type is None:
             raise RuntimeError(_LEFT_EARLY)
@@ -804,7 +949,7 @@ class _Processor:
         tb: TracebackType | None,
     ) -> None:
         batch = self._require_batch()
-        processed = batch.state is not BatchState.STARTED
+        processed = batch.state is not _STARTED
         await self._finish(batch)
         if not processed and exc_type is None:
             raise RuntimeError(_LEFT_EARLY)
@@ -841,15 +986,6 @@ def _chunks(items: list[T]) -> list[tuple[int, list[T], int]]:
     ]
 
 
-def _body_now(processor: Any, name: str) -> None:
-    """Call the plain body of ``processor``'s ``loop_free`` hook ``name`` (read from its
-    class at each call: a test may patch the class)."""
-    body = _body_of(getattr(type(processor), name))
-    if body is None:  # a run as plain calls takes no other: never here, but say so
-        raise RuntimeError(f"{name} is not one of aiobatch's loop_free hooks")
-    body(processor)
-
-
 def _close(awaitable: Any) -> None:
     """Close a coroutine that will not be awaited (no "never awaited" warning)."""
     close = getattr(awaitable, "close", None)
@@ -863,16 +999,6 @@ def _same_handler(cached: Any, handler: Any) -> bool:
     made for one must not run the other."""
     return cached is handler or (
         type(handler) is MethodType and type(cached) is MethodType and cached == handler
-    )
-
-
-def _same_call(cached: tuple[Any, ...], key: tuple[Any, ...]) -> bool:
-    handler, context, concurrency, convert = key
-    return (
-        _same_handler(cached[0], handler)
-        and cached[1] is context
-        and cached[2] == concurrency
-        and cached[3] is convert
     )
 
 
@@ -944,14 +1070,11 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         super().__init__(**options)
         self.use_threads = use_threads
         self._threads = ThreadPool() if use_threads else None
-        self._traits: tuple[RecordHandler, HandlerTraits] | None = None
-        self._last_call: tuple[tuple[Any, ...], HandlerCall] | None = None
-        self._last_step: tuple[HandlerCall, Step] | None = None
 
     @property
     def _custom_step(self) -> bool:
         """Whether a subclass, or this very processor (a test's patch, say), has its own
-        ``_process_record``. Read at each batch: a test may patch the class."""
+        ``_process_record``."""
         return (
             type(self)._process_record is not RecordHandlerProcessor._process_record
             or "_process_record" in self.__dict__
@@ -961,75 +1084,62 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         """Whether ``success_handler``/``failure_handler`` is Powertools' own."""
         return getattr(type(self), name) is getattr(_Processor, name) and name not in self.__dict__
 
-    def _handler_traits(self, handler: RecordHandler) -> HandlerTraits:
-        cached = self._traits
-        if cached is not None and _same_handler(cached[0], handler):
-            return cached[1]
-        traits = handler_traits(handler)
-        self._traits = (handler, traits)
-        return traits
+    def _check_handler(self, lane: _Lane) -> None:
+        lane.traits = handler_traits(lane.handler)
 
-    def _check_handler(self, handler: RecordHandler) -> None:
-        self._handler_traits(handler)
-
-    def _convert_key(self) -> Any:
-        """What :meth:`_convert` depends on: when it changes, so does the conversion."""
-        return None
+    def _make_lane(self, handler: RecordHandler) -> _Lane:
+        lane = super()._make_lane(handler)
+        if self._custom_step:  # a subclass customised the per-record step
+            lane.custom_step = True
+            return lane
+        lane.raw_values = self._default_handler("success_handler")
+        lane.raw_failures = self._default_handler("failure_handler")
+        traits = lane.traits
+        assert traits is not None  # _check_handler
+        if not traits.wants_context and self._threads is None:
+            # The same call for every batch (one in threads is bound to its loop, one
+            # that passes lambda_context to the handler to its batch's context).
+            call = lane.call = self._make_call(handler, traits, None)
+            lane.step = Step(call.call, call.concurrency, call.inline, None, call.timed)
+        return lane
 
     def _convert(self) -> Callable[[Any], Any] | None:
         """What turns a record into the handler's input, when more than the identity."""
         return None
 
+    def _make_call(
+        self, handler: RecordHandler, traits: HandlerTraits, context: Any
+    ) -> HandlerCall:
+        return make_call(
+            handler,
+            traits,
+            lambda_context=context,
+            max_concurrency=self.max_concurrency,
+            threads=self._threads,
+            timeout=self.record_timeout,
+            convert=self._convert(),
+        )
+
     def _handler_call(self, batch: Batch) -> HandlerCall:
         call: HandlerCall | None = batch.handler_call
-        if call is not None:
-            return call
-        handler = batch.handler
-        traits = self._handler_traits(handler)
-        # The same handler (and context, when it takes one) as last time gets the same
-        # call, unless it runs in threads (their call is bound to the running loop).
-        key = (
-            (
-                handler,
-                batch.context if traits.wants_context else None,
-                self.max_concurrency,
-                self._convert_key(),
-            )
-            if self._threads is None
-            else None
-        )
-        cached = self._last_call
-        if key is not None and cached is not None and _same_call(cached[0], key):
-            call = cached[1]
-        else:
-            call = make_call(
-                handler,
-                traits,
-                lambda_context=batch.context,
-                max_concurrency=self.max_concurrency,
-                threads=self._threads,
-                timeout=self.record_timeout,
-                convert=self._convert(),
-            )
-            self._last_call = None if key is None else (key, call)
-        batch.handler_call = call
+        if call is None:
+            lane = batch.lane
+            call = lane.call
+            if call is None:
+                assert lane.traits is not None  # _check_handler
+                call = self._make_call(batch.handler, lane.traits, batch.context)
+            batch.handler_call = call
         return call
 
-    @loop_free
-    def _prepare(self) -> None:
-        return None
+    _prepare = loop_free(_nothing)
+    _clean = loop_free(_nothing)
 
-    @loop_free
-    def _clean(self) -> None:
-        return None
-
-    def _direct_ok(self, batch: Batch) -> bool:
-        ordered, stop = self._order(batch)
+    def _direct_ok(self, ordered: bool, stop: Stop) -> bool:
         return not ordered and stop is Stop.NOTHING  # and, as _inline_ok says, our own step
 
-    def _inline_ok(self, batch: Batch) -> bool:
+    def _inline_ok(self, lane: _Lane) -> bool:
         own = self.__dict__  # hooks set on this very processor
-        cls = type(self)  # read at each batch: a test may patch the class
+        cls = type(self)
         return (
             _is_loop_free(cls._prepare)
             and _is_loop_free(cls._clean)
@@ -1039,7 +1149,8 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             and "_process_record" not in own
             and self._threads is None
             and self.record_timeout is None
-            and not self._handler_traits(batch.handler).is_async
+            and lane.traits is not None
+            and not lane.traits.is_async
             and (self.on_batch_start is None or not _is_async_hook(self.on_batch_start))
             and (self.on_batch_end is None or not _is_async_hook(self.on_batch_end))
         )
@@ -1054,24 +1165,20 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return self.success_handler(record, result)
 
     def _step(self, batch: Batch) -> Step:
-        if self._custom_step:  # a subclass customised the per-record step
+        lane: _Lane = batch.lane
+        if lane.custom_step:  # a subclass customised the per-record step
             return super()._step(batch)
-        call = self._handler_call(batch)
+        if lane.raw_values and lane.step is not None:  # the same for every batch
+            return lane.step
         on_success = self._on_success(batch)
-        if on_success is None:  # the same step as the last batch's, most of the time
-            cached = self._last_step
-            if cached is None or cached[0] is not call:
-                step = Step(call.call, call.concurrency, call.inline, None, call.timed)
-                cached = self._last_step = (call, step)
-            return cached[1]
+        call = self._handler_call(batch)
         return Step(call.call, call.concurrency, call.inline, on_success, call.timed)
 
     def _on_error(self, batch: Batch) -> Callable[[int, Any, Exception], RecordResult]:
-        if self._custom_step or not self._default_handler("failure_handler"):
+        if not batch.lane.raw_failures:
             return super()._on_error(batch)
         # Nothing to do per failure but keep and log it: the result tuple, fail_messages
         # and exceptions are made from it if and when someone reads them.
-        batch.keep_raw_failures()
         note = self._note_failure
 
         def on_error(index: int, record: Any, exc: Exception) -> Any:
@@ -1081,10 +1188,9 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return on_error
 
     def _on_success(self, batch: Batch) -> Callable[[int, Any, Any], RecordResult] | None:
-        if self._default_handler("success_handler"):
+        if batch.lane.raw_values:
             # Nothing to do per success: the engine keeps the value; the result tuple and
             # success_messages are made from it if and when someone reads them.
-            batch.keep_raw_values()
             return None
         success_handler = self.success_handler
 

@@ -98,9 +98,6 @@ class BatchProcessor(RecordHandlerProcessor):
     def _view(self) -> Callable[[Any], Any]:
         return self.source.wrap
 
-    def _convert_key(self) -> Any:
-        return self.model
-
     def _convert(self) -> Callable[[Any], Any] | None:
         model = self.model
         if model is None:
@@ -136,6 +133,8 @@ class BatchProcessor(RecordHandlerProcessor):
     @loop_free
     def _clean(self) -> None:
         batch = self._require_batch()
+        if not batch.failures:  # the response a batch starts with holds
+            return
         records = batch.raw_records
         failed = self._failed_indices(len(records), batch.failed_indices())
         item_id = self.source.item_id

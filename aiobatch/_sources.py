@@ -98,6 +98,10 @@ class EventSource(NamedTuple):
         """The list of records of a Lambda event, checked to be a list."""
         if self.composite is not None:
             return self.composite.records_of(event)
+        if type(event) is dict:  # the common case, without a call more
+            records = event.get(self.records_key)
+            if type(records) is list:
+                return records
         return records_of(event, self.records_key)
 
 
@@ -273,13 +277,14 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
     ``fields``); returns the list. Raises :class:`InvalidEventError` naming the first
     record that is not, before any handler runs.
     """
-    checked = check_list(records, source.records_key)
+    checked = records if type(records) is list else check_list(records, source.records_key)
     if source.composite is not None:
         check = source.composite.check
         for index, record in enumerate(checked):
             check(record, index)
         return checked
-    expected, get_id = source.event_source, _id_getter(source.id_path)
+    path = source.id_path
+    expected, get_id = source.event_source, _ID_GETTERS.get(path) or _id_getter(path)
     if not fields:
         for record in checked:  # the same checks with no fields: the hot path
             try:

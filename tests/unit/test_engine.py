@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiobatch._engine import Plan, Stop, run_all
+from aiobatch._engine import Plan, Stop, plan_of, run_all
 from aiobatch._exceptions import DeadlineExceededError as DeadlineError
 from aiobatch._exceptions import RecordSkippedError as SkippedError
 from tests.concurrency import wait_all_tasks_blocked
@@ -284,3 +284,11 @@ async def test_workers_are_added_while_every_worker_waits_up_to_the_bound() -> N
     assert await task == [("ok", i) for i in range(12)]
     assert len(tasks) == 5
     assert gate.peak == 5
+
+
+def test_plan_of_is_plan_built_by_position() -> None:
+    fields: tuple[Any, ...] = tuple(f"field {i}" for i in range(len(Plan._fields)))
+    made = plan_of(fields)
+    assert type(made) is Plan
+    assert made == Plan(*fields)
+    assert made._asdict() == dict(zip(Plan._fields, fields, strict=True))

@@ -787,3 +787,56 @@ def test_an_escape_from_on_batch_start_still_ends_the_batch(
     assert batch.state is BatchState.FINISHED
     assert len(ended) == 1
     assert not ended[0].completed
+
+
+def test_a_patch_of_the_class_after_a_batch_of_the_same_handler_is_honoured() -> None:
+    # A processor decides once per handler how its batches run, and decides again when
+    # a processor class changes: the second batch must see the patch, the third not.
+    processor = BatchProcessor(EventType.SQS)
+    calls: list[str] = []
+
+    def handler(record: SQSRecord) -> None:
+        calls.append("record")
+
+    def clean(self: Any) -> None:
+        calls.append("patched clean")
+
+    event = testing.sqs_event(["a"])
+    process_partial_response(event, handler, processor)
+    with patch.object(BatchProcessor, "_clean", clean):
+        process_partial_response(event, handler, processor)
+    assert process_partial_response(event, handler, processor) == {"batchItemFailures": []}
+    assert calls == ["record", "record", "patched clean", "record"]
+
+
+def test_attributes_set_on_the_processor_after_a_batch_are_honoured() -> None:
+    processor = BatchProcessor(EventType.SQS)
+    seen: list[str] = []
+
+    def handler(record: SQSRecord) -> None:
+        if record.body == "fail":
+            raise ValueError("no")
+
+    event = testing.sqs_event(["ok", "fail"])
+    process_partial_response(event, handler, processor)
+
+    async def on_batch_end(summary: BatchSummary) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"end {summary.succeeded}/{summary.records}")
+
+    def success_handler(record: Any, result: Any) -> Any:
+        seen.append("success")
+        return ("success", result, record)
+
+    processor.on_batch_end = on_batch_end
+    processor.success_handler = success_handler  # type: ignore[method-assign]
+    response = process_partial_response(event, handler, processor)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert seen == ["success", "end 1/2"]
+    assert processor.success_messages == []  # the override kept nothing itself
+
+    del processor.success_handler
+    processor.on_batch_end = None
+    process_partial_response(event, handler, processor)
+    assert seen == ["success", "end 1/2"]  # neither runs any more
+    assert [r.body for r in processor.success_messages] == ["ok"]
