@@ -26,7 +26,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
-    Generator,
     Hashable,
     Iterator,
     Sequence,
@@ -116,6 +115,7 @@ class Run(Generic[R, T]):
     next_to_settle = 0
     failed_before = False  # a failure was settled: later items fail too
     longest = 0.0  # the longest inline step so far, in seconds
+    began = 0.0  # when the last inline step began (see inline_items)
     # Inline (one worker, plain functions, no loop): the deadline is on time.monotonic
     # and is checked between items; nothing runs that could be cancelled.
     loop: asyncio.AbstractEventLoop | None = None
@@ -292,29 +292,25 @@ class Run(Generic[R, T]):
             return False
         return True
 
-    def parts(
-        self,
-    ) -> tuple[
-        Callable[[R], Any],
-        Callable[[int, R, Any], T] | None,
-        Callable[[int, R, Exception], T],
-        list[T],
-    ]:
-        """What a worker's loop reads at every item, to keep in its locals."""
-        return self.step, self.on_success, self.on_error, self.results
-
-    def inline_items(self, work: Iterator[tuple[int, R]]) -> Generator[Any, Any, None]:
+    def inline_items(self, work: Iterator[tuple[int, R]]) -> tuple[int, R, Awaitable[Any]] | None:
         """The hot path for plain functions (one worker, no per-item timeout, no order,
         no stopping on a failure), whoever drives it: :meth:`fast_worker` on a loop, or
-        :meth:`run_direct` without one. It yields an awaitable a plain function
-        returned, and takes back its value, or its exception thrown in."""
-        step, on_success, on_error, results = self.parts()
+        :meth:`run_direct` without one. It runs the items of ``work`` until one returns
+        an awaitable (a plain function that returned a coroutine), and returns that
+        item's index, the item and the awaitable: the driver awaits it, gives its
+        outcome to :meth:`settle_awaited` and calls again to go on. ``None``: done."""
+        step, on_success, on_error, results = (
+            self.step,
+            self.on_success,
+            self.on_error,
+            self.results,
+        )
         keep = on_success is None  # the value is the result
         deadline = self.plan.deadline
         if deadline is not None and self.loop is not None:  # on the clock loop.time uses
             deadline -= self.loop.time() - time.monotonic()
         now = time.monotonic
-        began = longest = 0.0
+        began, longest = self.began, self.longest
         for index, item in work:
             if deadline is not None:
                 # One clock read per item. Plain functions cannot be stopped once
@@ -327,18 +323,34 @@ class Run(Generic[R, T]):
                     if moment < deadline:
                         self.too_close = longest
                     self.stopped = True
-                    return
+                    return None
                 began = moment
             try:
                 value = step(item)
                 if value is not None and type(value) not in _PLAIN:
                     if isawaitable(value):  # a plain function that returned a coroutine
-                        value = yield value
-                    elif isinstance(value, _GENERATORS):
+                        self.began, self.longest = began, longest
+                        return index, item, value
+                    if isinstance(value, _GENERATORS):
                         raise _not_run()
                 results[index] = value if keep else on_success(index, item, value)  # type: ignore[misc]
             except Exception as exc:
                 results[index] = on_error(index, item, exc)
+        return None
+
+    def settle_awaited(self, index: int, item: R, value: Any, error: Exception | None) -> None:
+        """The outcome of an item whose awaitable :meth:`inline_items` returned: its
+        value, or the exception awaiting it raised."""
+        on_success = self.on_success
+        if error is None:
+            try:
+                self.results[index] = (
+                    value if on_success is None else on_success(index, item, value)
+                )
+                return
+            except Exception as exc:
+                error = exc
+        self.results[index] = self.on_error(index, item, error)
 
     def run_direct(self) -> list[T]:
         """:meth:`run` as plain calls, for plain functions without an event loop, in
@@ -347,36 +359,39 @@ class Run(Generic[R, T]):
         if self.loop is not None or not plan.sync_step or plan.keys is not None:
             raise RuntimeError("a direct run is of plain functions, unordered, without a loop")
         view = plan.view
-        items = self.inline_items(enumerate(self.items if view is None else map(view, self.items)))
-        try:
-            awaitable = next(items)
-            while True:
-                try:
-                    value = self.detoured(awaitable)
-                except Exception as exc:
-                    awaitable = items.throw(exc)
-                else:
-                    awaitable = items.send(value)
-        except StopIteration:
-            pass
+        work = enumerate(self.items if view is None else map(view, self.items))
+        pending = self.inline_items(work)
+        while pending is not None:
+            index, item, awaitable = pending
+            try:
+                value = self.detoured(awaitable)
+            except Exception as exc:
+                self.settle_awaited(index, item, None, exc)
+            else:
+                self.settle_awaited(index, item, value, None)
+            pending = self.inline_items(work)
         return self.complete()
 
     async def fast_worker(self, work: enumerate[R]) -> None:
         """The hot path: no per-item timeout, no order, no stopping on a failure."""
         if self.plan.sync_step:  # plain functions: one worker, the shared loop body
-            items = self.inline_items(work)
-            try:
-                awaitable = next(items)
-                while True:
-                    try:
-                        value = await self.awaited(awaitable, None)
-                    except Exception as exc:
-                        awaitable = items.throw(exc)
-                    else:
-                        awaitable = items.send(value)
-            except StopIteration:
-                return
-        step, on_success, on_error, results = self.parts()
+            pending = self.inline_items(work)
+            while pending is not None:
+                index, item, awaitable = pending
+                try:
+                    value = await self.awaited(awaitable, None)
+                except Exception as exc:
+                    self.settle_awaited(index, item, None, exc)
+                else:
+                    self.settle_awaited(index, item, value, None)
+                pending = self.inline_items(work)
+            return
+        step, on_success, on_error, results = (
+            self.step,
+            self.on_success,
+            self.on_error,
+            self.results,
+        )
         keep = on_success is None  # the value is the result
         last = len(self.items) - 1
         # Others may stop the run or need a worker more only with several workers.
