@@ -283,53 +283,74 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
         for index, record in enumerate(checked):
             check(record, index)
         return checked
-    path = source.id_path
-    expected, get_id = source.event_source, _ID_GETTERS.get(path) or _id_getter(path)
-    if not fields:
-        for record in checked:  # the same checks with no fields: the hot path
-            try:
-                identifier = get_id(record)
-                ok = (
-                    type(record) is dict
-                    and type(identifier) is str
-                    and identifier != ""
-                    and record["eventSource"] == expected
-                )
-            except (KeyError, TypeError, IndexError):
-                ok = False
-            if not ok:
-                _explain_first_bad(checked, record, source, fields)
-        return checked
+    # The common case in a few cheap tests, with no call per record (0.1 us a record,
+    # half what one more call costs); any doubt goes to the detailed check of each.
+    expected, path = source.event_source, source.id_path
+    try:
+        if not fields and len(path) == 1:
+            (key,) = path
+            for record in checked:
+                identifier = record[key]
+                if (
+                    type(record) is not dict
+                    or type(identifier) is not str
+                    or not identifier
+                    or record["eventSource"] != expected
+                ):
+                    break
+            else:
+                return checked
+        elif not fields and len(path) == 2:
+            outer, inner = path
+            for record in checked:
+                identifier = record[outer][inner]
+                if (
+                    type(record) is not dict
+                    or type(identifier) is not str
+                    or not identifier
+                    or record["eventSource"] != expected
+                ):
+                    break
+            else:
+                return checked
+        elif _quick_check(checked, source, fields):
+            return checked
+    except (KeyError, TypeError, IndexError):
+        pass
+    for index, record in enumerate(checked):  # raises for the first bad record
+        _explain(record, index, source, fields)
+    return checked
+
+
+def _quick_check(checked: list[Any], source: EventSource, fields: Sequence[Field]) -> bool:
+    """The cheap tests of every record, for any identifier path and fields; False (or
+    KeyError, TypeError, IndexError) at the first record they doubt."""
+    get_id = _id_getter(source.id_path)
+    expected = source.event_source
     # Fields that must be non-empty strings; and fields whose value every record of a
     # batch shares (the queue ARN), checked once per distinct value.
     required = [field.name for field in fields if field.valid is None]
     shared = [(field.name, field.valid, set[str]()) for field in fields if field.valid]
     for record in checked:
-        # The common case in a few cheap tests; any doubt goes to the detailed check.
-        try:
-            identifier = get_id(record)
-            ok = (
-                type(record) is dict
-                and type(identifier) is str
-                and identifier != ""
-                and record["eventSource"] == expected
-            )
-            for name in required:
-                value = record[name]
-                if type(value) is not str or value == "":
-                    ok = False
-            for name, valid, passed in shared:
-                value = record[name]
-                if value not in passed:
-                    if type(value) is str and valid(value):
-                        passed.add(value)
-                    else:
-                        ok = False
-        except (KeyError, TypeError, IndexError):
-            ok = False
-        if not ok:
-            _explain_first_bad(checked, record, source, fields)
-    return checked
+        identifier = get_id(record)
+        if (
+            type(record) is not dict
+            or type(identifier) is not str
+            or not identifier
+            or record["eventSource"] != expected
+        ):
+            return False
+        for name in required:
+            value = record[name]
+            if type(value) is not str or not value:
+                return False
+        for name, valid, passed in shared:
+            value = record[name]
+            if value not in passed:
+                if type(value) is not str or not valid(value):
+                    return False
+                passed.add(value)
+    return True
 
 
 _ID_GETTERS: dict[tuple[str, ...], Callable[[Any], Any]] = {}
@@ -358,14 +379,6 @@ def _path_getter(path: Sequence[str]) -> Callable[[Any], Any]:
 
 def _bad(index: int, field: str, problem: str) -> InvalidEventError:
     return InvalidEventError(f"record {index}: {problem}", index=index, field=field)
-
-
-def _explain_first_bad(
-    checked: list[Any], record: Any, source: EventSource, fields: Sequence[Field]
-) -> None:
-    """:func:`_explain` for ``record``, a record of ``checked`` the quick test doubted."""
-    index = next(i for i, candidate in enumerate(checked) if candidate is record)
-    _explain(record, index, source, fields)
 
 
 def _explain(record: Any, index: int, source: EventSource, fields: Sequence[Field]) -> None:

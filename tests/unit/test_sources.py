@@ -177,3 +177,26 @@ def test_invalid_event_leaves_no_state_of_the_last_run() -> None:
     assert processor.records == []
     assert processor.fail_messages == []
     assert processor.failed_records == []
+
+
+class _RecordDict(dict[str, Any]):
+    """A dict subclass, as a test's own record type might be."""
+
+
+@pytest.mark.parametrize("event_type", events.EVENT_TYPES)
+def test_records_of_a_dict_subclass_are_taken_and_a_bad_one_after_them_is_named(
+    event_type: EventType,
+) -> None:
+    event = events.event(event_type, 3)
+    event["Records"][1] = _RecordDict(event["Records"][1])
+    assert process_partial_response(event, handler, BatchProcessor(event_type)) == {
+        "batchItemFailures": []
+    }
+    assert len(handled) == 3
+    handled.clear()
+
+    event["Records"][2]["eventSource"] = "aws:elsewhere"
+    with pytest.raises(InvalidEventError, match="record 2") as caught:
+        process_partial_response(event, handler, BatchProcessor(event_type))
+    assert caught.value.field == "eventSource"
+    assert handled == []
