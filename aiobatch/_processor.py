@@ -199,6 +199,8 @@ class Step(NamedTuple):
 
 
 def _raw(record: Any) -> Any:
+    if type(record) is dict:  # isinstance of an ABC runs Python code: the common case first
+        return record
     return record.raw_event if isinstance(record, _DictWrapper) else record
 
 

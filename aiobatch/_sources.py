@@ -91,7 +91,12 @@ class EventSource(NamedTuple):
         """How the logs name ``record``: what identifies it to Lambda, never its content."""
         if self.composite is not None:
             return self.composite.name(record)
-        value = _dig(record, self.id_path)
+        try:  # the common case, without a call per key
+            value = record
+            for key in self.id_path:
+                value = value[key]
+        except (KeyError, TypeError, IndexError):
+            value = _dig(record, self.id_path)  # a mapping that is no dict, say
         return value if isinstance(value, str) and value else "?"
 
     def records_of(self, event: Any) -> list[Any]:
