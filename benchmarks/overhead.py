@@ -63,6 +63,7 @@ QUIET = ", `aiobatch` logger at ERROR"
 CONTEXT = ", with a Lambda context"
 IN_LAMBDA = "2 lambda"  # the default batch size, called as Lambda calls it: with a context
 LAMBDA_N = 10
+LAMBDA_SIZES = (1, LAMBDA_N)  # and a batch of one, the fixed cost as Lambda pays it
 
 
 Event = dict[str, Any]
@@ -241,7 +242,7 @@ def run_case(case_id: str, title: str, groups: tuple[str, ...], settings: Settin
     with_powertools = powertools_available()
     with asyncio.Runner() as runner:
         for group in groups:
-            for n in (LAMBDA_N,) if group == IN_LAMBDA else sizes:
+            for n in LAMBDA_SIZES if group == IN_LAMBDA else sizes:
                 event = standard_event(n)
                 failing = message_ids(event, FAIL_EVERY) if case_id == "3" else frozenset()
                 contenders = [
@@ -251,7 +252,10 @@ def run_case(case_id: str, title: str, groups: tuple[str, ...], settings: Settin
                     and (group == IN_LAMBDA or n == largest or way.every_size)
                     and (with_powertools or not way.label.startswith("Powertools"))
                 ]
-                name = sized(group, n) if len(sizes) > 1 and group != IN_LAMBDA else group
+                if group == IN_LAMBDA:  # "2 lambda" is the default batch size's
+                    name = group if n == LAMBDA_N else sized(group, n)
+                else:
+                    name = sized(group, n) if len(sizes) > 1 else group
                 case.add(measure(name, contenders, n=n, runs=settings.runs(RUNS)))
     note_if_powertools_missing(case)
     return case

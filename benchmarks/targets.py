@@ -67,6 +67,9 @@ TARGETS: tuple[Target, ...] = (
              PT_SYNC, at_most=0.5 if n >= 1_000 else 1) for n in SIZES[1:]),
     Target("sync speed", IN_LAMBDA, "10 records with a Lambda context, aiobatch's time over "
            "Powertools'", "ratio", SYNC + CONTEXT, PT_SYNC + CONTEXT, at_most=1),
+    Target("fixed cost", sized(IN_LAMBDA, 1), "a batch of one with a Lambda context, as Lambda "
+           "calls it, aiobatch's time over Powertools'", "ratio", SYNC + CONTEXT,
+           PT_SYNC + CONTEXT),
     Target("async overhead", "3 async", "aiobatch, per record", "per record", ASYNC,
            at_most=1.5 * US),
     Target("async speed-up", "3 async", "Powertools' time over aiobatch's", "ratio", PT_ASYNC,
