@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, Ty
 
 from ._batch import Batch, BatchState, BatchSummary, fail_entry
 from ._deadline import Deadline
-from ._engine import UNSET, Run, Stop, plan_of
+from ._engine import UNSET, Plan, Run, Stop, plan_of
 from ._exceptions import (
     DeadlineExceededError,
     ExceptionInfo,
@@ -236,6 +236,7 @@ class _Lane:
         "handler",
         "loop_free",
         "order",
+        "plan",
         "prepare",
         "raw_failures",
         "raw_values",
@@ -262,6 +263,7 @@ class _Lane:
         self.traits: HandlerTraits | None = None
         self.call: HandlerCall | None = None
         self.step: Step | None = None
+        self.plan: Plan | None = None  # see _plan_run
         self.custom_step = False  # a subclass's _process_record runs each record
         self.raw_values = False
         self.raw_failures = False
@@ -345,10 +347,6 @@ class _Processor(metaclass=_ProcessorMeta):
         if batch is None:
             raise RuntimeError(_NO_BATCH)
         return batch
-
-    def _use(self, batch: Batch) -> None:
-        self._batch_var.set(batch)
-        self._memo.last = batch
 
     @property
     def records(self) -> Sequence[Any]:
@@ -434,7 +432,8 @@ class _Processor(metaclass=_ProcessorMeta):
             raw_failures=lane.raw_failures,
         )
         batch.lane = lane
-        self._use(batch)
+        self._batch_var.set(batch)
+        self._memo.last = batch
         return batch
 
     def _lane(self, handler: RecordHandler) -> _Lane:
@@ -649,29 +648,38 @@ class _Processor(metaclass=_ProcessorMeta):
                 cleanup_allowance=self._cleanup_allowance(),
             )
         )
-        step, concurrency, inline, on_success, timed = self._step(batch)
+        lane: _Lane = batch.lane
+        lane_step = self._step(batch)
+        step, concurrency, inline, on_success, timed = lane_step
         source = self.source
-        order = batch.lane.order
+        order = lane.order
         ordered, stop = self._order(batch) if order is None else order
         keys = None
         if ordered and source is not None:
             order_key = source.order_key
             keys = [order_key(_raw(record)) for record in batch.raw_records]
-        plan = plan_of(  # made per batch
-            (
-                concurrency,
-                keys,
-                stop,
-                None if deadline is None else deadline.batch_end,  # deadline
-                "" if deadline is None else deadline.describe,  # deadline_text
-                None if timed else self.record_timeout,  # item_timeout
-                inline,  # sync_step
-                self._skipped_error,  # skipped
-                self._group_skipped_error,  # group_skipped
-                loopless,  # inline
-                batch.view,  # view
+        # A batch without a deadline, unordered, run without a loop on its lane's step
+        # (a test's, a worker's), runs on its lane's plan: one made for the first.
+        shared = deadline is None and keys is None and loopless and lane_step is lane.step
+        plan = lane.plan if shared else None
+        if plan is None:
+            plan = plan_of(
+                (
+                    concurrency,
+                    keys,
+                    stop,
+                    None if deadline is None else deadline.batch_end,  # deadline
+                    "" if deadline is None else deadline.describe,  # deadline_text
+                    None if timed else self.record_timeout,  # item_timeout
+                    inline,  # sync_step
+                    self._skipped_error,  # skipped
+                    self._group_skipped_error,  # group_skipped
+                    loopless,  # inline
+                    batch.view,  # view
+                )
             )
-        )
+            if shared:
+                lane.plan = plan
         records = batch.raw_records
         batch.values = [UNSET] * len(records)
         return Run(records, step, on_success, self._on_error(batch), plan, batch.values)

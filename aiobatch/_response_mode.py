@@ -132,7 +132,9 @@ class BatchProcessor(RecordHandlerProcessor):
 
     @loop_free
     def _clean(self) -> None:
-        batch = self._require_batch()
+        batch = self.batch
+        if batch is None:
+            batch = self._require_batch()  # raises
         if not batch.failures:  # the response a batch starts with holds
             return
         records = batch.raw_records
