@@ -100,6 +100,13 @@ class Batch:
     inline = False
     # How the processor runs its batches of this handler (its _Lane), set with the batch.
     lane: Any = None
+    # The record each failed handler got, by index: a dict of the batch's own from its
+    # first failure (see note_failed_view).
+    failed_views: Mapping[int, Any] = MappingProxyType({})
+    # Exceptions given to failure_handler, by id(record): how a custom _process_record
+    # that returns a failure tuple is matched to its exception. The batch's own dict
+    # once a processor asks for it (see failures_given).
+    _handler_failures: dict[int, BaseException] | None = None
     # What success_handler and failure_handler kept; None: made when read (see __init__).
     _successes: list[Any] | None = None
     _fail_messages: list[Any] | None = None
@@ -136,12 +143,8 @@ class Batch:
             self._fail_messages = []
             self._exceptions = []
         self.failures: dict[int, BaseException] = {}
-        self.failed_views: dict[int, Any] = {}  # the record each failed handler got
         self.undeleted_messages: list[UndeletedMessage] = []
         self.response: PartialItemFailureResponse = {"batchItemFailures": []}
-        # Exceptions given to failure_handler, by id(record): how a custom
-        # _process_record that returns a failure tuple is matched to its exception.
-        self.handler_failures: dict[int, BaseException] = {}
 
     def __repr__(self) -> str:
         # Short and free of record data: asyncio puts a task's result in the task's repr,
@@ -150,6 +153,21 @@ class Batch:
             f"<Batch {self.event_type or 'custom'} of {len(self.raw_records)} records, "
             f"{self.state.value}, {len(self.failures)} failed>"
         )
+
+    def note_failed_view(self, index: int, view: Any) -> None:
+        """Keep the record the failed handler of record ``index`` got."""
+        views = self.failed_views
+        if type(views) is not dict:
+            views = self.failed_views = {}
+        views[index] = view
+
+    @property
+    def handler_failures(self) -> dict[int, BaseException]:
+        """Exceptions given to ``failure_handler``, by ``id(record)``."""
+        given = self._handler_failures
+        if given is None:
+            given = self._handler_failures = {}
+        return given
 
     @property
     def records(self) -> list[Any]:

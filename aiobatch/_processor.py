@@ -778,7 +778,7 @@ class _Processor(metaclass=_ProcessorMeta):
         The exception's text only with log_exception_text=True: it can hold the
         record's data (and so can a traceback, which shows it: DEBUG only)."""
         batch.failures[index] = exc
-        batch.failed_views[index] = record
+        batch.note_failed_view(index, record)
         if isinstance(exc, _UNFINISHED):
             # Never ran, or cut short: summarised, not thousands of lines eating the
             # time left before Lambda's timeout.
