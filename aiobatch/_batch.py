@@ -107,6 +107,8 @@ class Batch:
     # that returns a failure tuple is matched to its exception. The batch's own dict
     # once a processor asks for it (see failures_given).
     _handler_failures: dict[int, BaseException] | None = None
+    # The partial batch response, once a BatchProcessor's _clean made it.
+    response: PartialItemFailureResponse | None = None
     # What success_handler and failure_handler kept; None: made when read (see __init__).
     _successes: list[Any] | None = None
     _fail_messages: list[Any] | None = None
@@ -144,7 +146,6 @@ class Batch:
             self._exceptions = []
         self.failures: dict[int, BaseException] = {}
         self.undeleted_messages: list[UndeletedMessage] = []
-        self.response: PartialItemFailureResponse = {"batchItemFailures": []}
 
     def __repr__(self) -> str:
         # Short and free of record data: asyncio puts a task's result in the task's repr,

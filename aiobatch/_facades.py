@@ -77,7 +77,7 @@ def process_partial_response(
         processor._run_direct,
         batch,
     )
-    return batch.response
+    return processor._response_of(batch)
 
 
 async def aprocess_partial_response(
@@ -89,7 +89,7 @@ async def aprocess_partial_response(
     """The awaitable form of :func:`process_partial_response`."""
     processor = _response_processor(processor)
     batch = await run_batch(processor, event, record_handler, context)
-    return batch.response
+    return processor._response_of(batch)
 
 
 def batch_processor(

@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from abc import ABC, ABCMeta, abstractmethod
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
 from types import CoroutineType, MethodType, TracebackType
@@ -151,20 +151,38 @@ def _awaiting(value: Any, *, detour: bool) -> Awaitable[Any]:
     return _maybe_await(value, detour=detour)
 
 
-def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Coroutine[Any, Any, None]]:
-    """An async hook of aiobatch's own (``_prepare``, ``_clean``) made of a plain
-    method that never waits: a coroutine for the lifecycle's coroutines, which a run
-    without a loop may step (``_runner.run_inline``), and the plain method itself for a
-    run as plain calls."""
+class _Done:
+    """What a hook of aiobatch's own returns: its work is done when the call returns,
+    and awaiting it does nothing. So a subclass's override may call ``super()._clean()``
+    from a plain ``def``, as Powertools' subclasses do, or await it from ``async def``."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield  # a generator: awaiting it returns at once
+
+    def __repr__(self) -> str:
+        return "<aiobatch: done>"
+
+
+DONE = _Done()
+
+
+def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Awaitable[None]]:
+    """A hook of aiobatch's own (``_prepare``, ``_clean``) made of a plain method that
+    never waits: calling it does the work and returns :data:`DONE`, which the lifecycle
+    does not await, and a run without an event loop may call it."""
 
     if inspect.iscoroutinefunction(body):
-        raise TypeError("loop_free takes the plain method; it makes the async hook of it")
+        raise TypeError("loop_free takes a plain method")
 
     @functools.wraps(body)
-    async def hook(self: Any) -> None:
+    def hook(self: Any) -> Awaitable[None]:
         body(self)
+        return DONE
 
-    hook._aiobatch_body = body  # type: ignore[attr-defined]
+    hook._aiobatch_loop_free = True  # type: ignore[attr-defined]
     return hook
 
 
@@ -172,13 +190,20 @@ def _nothing(self: Any) -> None:
     """A hook with nothing to do (a run as plain calls does not call it)."""
 
 
-def _body_of(method: Any) -> Callable[[Any], None] | None:
-    """The plain method of a :func:`loop_free` hook; None for any other."""
-    return getattr(method, "_aiobatch_body", None)
+_NO_HOOK = loop_free(_nothing)
 
 
 def _is_loop_free(method: Any) -> bool:
-    return _body_of(method) is not None
+    """Whether ``method`` is a hook a run without an event loop may call: one of
+    aiobatch's own, or any plain (not ``async``) function."""
+    return getattr(method, "_aiobatch_loop_free", False) or not _is_async_hook(method)
+
+
+def _finish_plain(value: Any) -> None:
+    """What a hook called as a plain call returned: an awaitable (a plain ``def`` that
+    returned a coroutine) runs on the sync bridge's loop."""
+    if value is not None and value is not DONE and isawaitable(value):
+        detour(value)
 
 
 def _is_async_hook(hook: Any) -> bool:
@@ -251,9 +276,9 @@ class _Lane:
         self.event_name = event_name
         self.view = view
         self.loop_free = False  # runs without an event loop (see _inline_ok)
-        # The plain bodies of _prepare and _clean, for a run as plain calls.
-        self.prepare: Callable[[Any], None] | None = None
-        self.clean: Callable[[Any], None] | None = None
+        # _prepare and _clean as a run as plain calls calls them (None: nothing to do).
+        self.prepare: Callable[[Any], Any] | None = None
+        self.clean: Callable[[Any], Any] | None = None
         # _order's answer and so _direct_ok's, when they do not depend on the batch.
         self.order: tuple[bool, Stop] | None = None
         self.direct: bool | None = None
@@ -273,10 +298,13 @@ class _Memo:
     """A processor's memory between batches, kept apart from its attributes: setting
     one of those makes the next batch decide its lane again (see ``__setattr__``)."""
 
-    __slots__ = ("lane", "last")
+    __slots__ = ("lane", "last", "traits")
 
     def __init__(self) -> None:
         self.lane: _Lane | None = None
+        # The last handler's traits: inspect is slow, and a lane is made again whenever
+        # an attribute is set (a hook that counts batches on the processor, say).
+        self.traits: tuple[RecordHandler, HandlerTraits] | None = None
         # The last batch set up: for callers that never set one up (reading after a
         # facade, from another task or thread).
         self.last: Batch | None = None
@@ -456,12 +484,9 @@ class _Processor(metaclass=_ProcessorMeta):
         lane.loop_free = self._inline_ok(lane)
         if lane.loop_free:
             cls = type(self)
-            # None: nothing to call (a run as plain calls calls no hook of _nothing).
-            lane.prepare, lane.clean = _body_of(cls._prepare), _body_of(cls._clean)
-            if lane.prepare is _nothing:
-                lane.prepare = None
-            if lane.clean is _nothing:
-                lane.clean = None
+            # None: nothing to call.
+            lane.prepare = None if cls._prepare is _NO_HOOK else cls._prepare
+            lane.clean = None if cls._clean is _NO_HOOK else cls._clean
         if type(self)._order is _Processor._order:  # the same for every batch
             lane.order = (self.ordered, self._stop)
             lane.direct = lane.loop_free and self._direct_ok(*lane.order)
@@ -521,8 +546,8 @@ class _Processor(metaclass=_ProcessorMeta):
             if self.on_batch_start is not None:
                 await self._fire("on_batch_start", self.on_batch_start, batch)
             prepared = self._prepare()
-            if prepared is not None:
-                await _awaiting(prepared, detour=batch.inline and self._sync_hooks)
+            if prepared is not None and prepared is not DONE:
+                await _awaiting(prepared, detour=batch.inline)
         except BaseException:
             await self._finish(batch)
             raise
@@ -534,7 +559,7 @@ class _Processor(metaclass=_ProcessorMeta):
                 self._fire_direct("on_batch_start", self.on_batch_start, batch)
             prepare = batch.lane.prepare
             if prepare is not None:
-                prepare(self)
+                _finish_plain(prepare(self))
         except BaseException:
             self._finish_direct(batch)
             raise
@@ -585,8 +610,8 @@ class _Processor(metaclass=_ProcessorMeta):
         try:
             if batch.state is _PROCESSED:
                 cleaned = self._clean()
-                if cleaned is not None:
-                    await _awaiting(cleaned, detour=batch.inline and self._sync_hooks)
+                if cleaned is not None and cleaned is not DONE:
+                    await _awaiting(cleaned, detour=batch.inline)
         finally:
             self._end(batch)
             if self.on_batch_end is not None:
@@ -601,7 +626,7 @@ class _Processor(metaclass=_ProcessorMeta):
             if batch.state is _PROCESSED:
                 clean = batch.lane.clean
                 if clean is not None:
-                    clean(self)
+                    _finish_plain(clean(self))
         finally:
             self._end(batch)
             if self.on_batch_end is not None:
@@ -1031,12 +1056,13 @@ class AsyncBasePartialProcessor(_Processor, ABC):
     """
 
     @abstractmethod
-    async def _prepare(self) -> None:
-        """Called once before processing."""
+    def _prepare(self) -> Awaitable[None]:
+        """Called once before processing; ``async def`` in a subclass."""
 
     @abstractmethod
-    async def _clean(self) -> None:
-        """Called once after processing, when the context manager exits."""
+    def _clean(self) -> Awaitable[None]:
+        """Called once after processing, when the context manager exits; ``async def``
+        in a subclass."""
 
     @abstractmethod
     async def _process_record(self, record: Any) -> RecordResult:
@@ -1095,7 +1121,13 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         return getattr(type(self), name) is getattr(_Processor, name) and name not in self.__dict__
 
     def _check_handler(self, lane: _Lane) -> None:
-        lane.traits = handler_traits(lane.handler)
+        memo, handler = self._memo, lane.handler
+        cached = memo.traits
+        if cached is not None and _same_handler(cached[0], handler):
+            lane.traits = cached[1]
+        else:
+            lane.traits = handler_traits(handler)
+            memo.traits = (handler, lane.traits)
 
     def _make_lane(self, handler: RecordHandler) -> _Lane:
         lane = super()._make_lane(handler)
@@ -1141,8 +1173,8 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             batch.handler_call = call
         return call
 
-    _prepare = loop_free(_nothing)
-    _clean = loop_free(_nothing)
+    _prepare = _NO_HOOK
+    _clean = _NO_HOOK
 
     def _direct_ok(self, ordered: bool, stop: Stop) -> bool:
         return not ordered and stop is Stop.NOTHING  # and, as _inline_ok says, our own step

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ._engine import Stop
+from ._batch import Batch
+from ._engine import UNSET, Stop
 from ._exceptions import (
     BatchProcessingError,
     RecordValidationError,
@@ -121,7 +122,35 @@ class BatchProcessor(RecordHandlerProcessor):
     def response(self) -> PartialItemFailureResponse:
         """The partial batch response of the current (or last) batch."""
         batch = self.batch
-        return batch.response if batch is not None else {"batchItemFailures": []}
+        return {"batchItemFailures": []} if batch is None else self._response_of(batch)
+
+    def _response_of(self, batch: Batch) -> PartialItemFailureResponse:
+        """The response ``_clean`` made; or, when it made none (an override of
+        ``_clean`` that did not call ``super()._clean()``, a run cut short by an
+        exception), one made now, so that no record is reported a success it was not."""
+        response = batch.response
+        if response is None:
+            response = batch.response = self._make_response(batch)
+        return response
+
+    def _make_response(self, batch: Batch) -> PartialItemFailureResponse:
+        records = batch.raw_records
+        failures = batch.failures
+        if batch.completed:
+            if not failures:
+                return {"batchItemFailures": []}
+            failed = self._failed_indices(len(records), batch.failed_indices())
+        else:  # every record not known to have succeeded, in input order
+            values = batch.values
+            failed = [
+                index
+                for index in range(len(records))
+                if values is None or values[index] is UNSET or index in failures
+            ]
+            if failed and (self.ordered or self._stop is not Stop.NOTHING):
+                failed = list(range(failed[0], len(records)))  # in order: and all after
+        item_id = self.source.item_id
+        return {"batchItemFailures": [{"itemIdentifier": item_id(records[i])} for i in failed]}
 
     def _failed_indices(self, count: int, failed: list[int]) -> list[int]:
         """What to report: the failures, or, when a stream stopped at its first failure,
@@ -135,14 +164,8 @@ class BatchProcessor(RecordHandlerProcessor):
         batch = self.batch
         if batch is None:
             batch = self._require_batch()  # raises
-        if not batch.failures:  # the response a batch starts with holds
-            return
-        records = batch.raw_records
-        failed = self._failed_indices(len(records), batch.failed_indices())
-        item_id = self.source.item_id
-        batch.response = {
-            "batchItemFailures": [{"itemIdentifier": item_id(records[i])} for i in failed]
-        }
+        response = batch.response = self._make_response(batch)
+        records, failed = batch.raw_records, response["batchItemFailures"]
         if failed and len(failed) == len(records) and self.raise_on_entire_batch_failure:
             raise BatchProcessingError(
                 f"All records failed processing. {len(failed)} of {len(records)} failed; "

@@ -616,3 +616,97 @@ def test_failed_records_and_the_error_copy_and_pickle() -> None:
     assert isinstance(again.failed_records[0].exception, ValueError)
     with pytest.raises(AttributeError, match="immutable"):
         failed.index = 1
+
+
+class _CleanCallsSuper(BatchProcessor):
+    """Powertools' way to add to the end of a batch: a plain `_clean` calling super()."""
+
+    cleaned = 0
+
+    def _clean(self) -> None:
+        super()._clean()
+        type(self).cleaned += 1
+
+
+class _PrepareCallsSuper(BatchProcessor):
+    prepared = 0
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        type(self).prepared += 1
+
+
+class _AsyncCleanAwaitsSuper(BatchProcessor):
+    cleaned = 0
+
+    async def _clean(self) -> None:
+        await super()._clean()
+        type(self).cleaned += 1
+
+
+class _CleanForgetsSuper(BatchProcessor):
+    def _clean(self) -> None:
+        pass
+
+
+def _fails_on_bad(record: SQSRecord) -> None:
+    if record.body == "bad":
+        raise ValueError("bad record")
+
+
+@pytest.mark.parametrize(
+    "processor_class",
+    [_CleanCallsSuper, _PrepareCallsSuper, _AsyncCleanAwaitsSuper, _CleanForgetsSuper],
+)
+@pytest.mark.parametrize("facade", ["sync", "async", "with"])
+def test_a_subclass_overriding_prepare_or_clean_still_reports_every_failure(
+    processor_class: type[BatchProcessor], facade: str
+) -> None:
+    # A failed record reported a success is a lost message: Lambda deletes it.
+    event = testing.sqs_event(["ok", "bad", "ok"])
+    bad = event["Records"][1]["messageId"]
+    processor = processor_class(EventType.SQS)
+    for _ in range(2):  # the second batch of a handler takes the decisions of the first
+        if facade == "sync":
+            response = process_partial_response(event, _fails_on_bad, processor)
+        elif facade == "async":
+            response = asyncio.run(aprocess_partial_response(event, _fails_on_bad, processor))
+        else:
+            with processor(event["Records"], _fails_on_bad):
+                processor.process()
+            response = processor.response()
+        assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
+        assert processor.response() == response
+    assert getattr(processor_class, "cleaned", 2) == getattr(processor_class, "prepared", 2) == 2
+    _CleanCallsSuper.cleaned = _PrepareCallsSuper.prepared = _AsyncCleanAwaitsSuper.cleaned = 0
+
+
+def test_a_plain_clean_override_that_calls_super_still_raises_when_every_record_fails() -> None:
+    event = testing.sqs_event(["bad", "bad"])
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        process_partial_response(event, _fails_on_bad, _CleanCallsSuper(EventType.SQS))
+
+
+def test_a_run_cut_short_reports_every_record_not_known_to_have_succeeded() -> None:
+    event = testing.sqs_event(["ok", "stop", "ok"])
+    ids = [record["messageId"] for record in event["Records"]]
+
+    def handler(record: SQSRecord) -> None:
+        if record.body == "stop":
+            raise KeyboardInterrupt
+
+    processor = BatchProcessor(EventType.SQS)
+    with pytest.raises(KeyboardInterrupt):
+        process_partial_response(event, handler, processor)
+    assert processor.response() == {
+        "batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[2]}]
+    }
+
+    fifo = SqsFifoPartialProcessor()
+    fifo_event = testing.sqs_event(["stop", "ok"], message_group_id=lambda i: f"g{i}")
+    fifo_ids = [record["messageId"] for record in fifo_event["Records"]]
+    with pytest.raises(KeyboardInterrupt):
+        process_partial_response(fifo_event, handler, fifo)
+    assert fifo.response() == {
+        "batchItemFailures": [{"itemIdentifier": fifo_ids[0]}, {"itemIdentifier": fifo_ids[1]}]
+    }
