@@ -169,7 +169,7 @@ class _Done:
 DONE = _Done()
 
 
-def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Awaitable[None]]:
+def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Any]:
     """A hook of aiobatch's own (``_prepare``, ``_clean``) made of a plain method that
     never waits: calling it does the work and returns :data:`DONE`, which the lifecycle
     does not await, and a run without an event loop may call it."""
@@ -178,7 +178,7 @@ def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Awaitable[None]]:
         raise TypeError("loop_free takes a plain method")
 
     @functools.wraps(body)
-    def hook(self: Any) -> Awaitable[None]:
+    def hook(self: Any) -> Any:
         body(self)
         return DONE
 
@@ -1055,12 +1055,16 @@ class AsyncBasePartialProcessor(_Processor, ABC):
     or, from plain sync code, ``with processor(...): processor.process()``.
     """
 
+    # Typed Any: an `async def` (a custom processor's), or a plain `def` overriding a
+    # built-in processor's hook and calling super() (Powertools' way), or an `async def`
+    # awaiting super()'s (see loop_free).
+
     @abstractmethod
-    def _prepare(self) -> Awaitable[None]:
+    def _prepare(self) -> Any:
         """Called once before processing; ``async def`` in a subclass."""
 
     @abstractmethod
-    def _clean(self) -> Awaitable[None]:
+    def _clean(self) -> Any:
         """Called once after processing, when the context manager exits; ``async def``
         in a subclass."""
 
