@@ -164,6 +164,9 @@ class BatchProcessor(RecordHandlerProcessor):
         batch = self.batch
         if batch is None:
             batch = self._require_batch()  # raises
+        if not batch.failures and batch.completed:  # the common case, without a call
+            batch.response = {"batchItemFailures": []}
+            return
         response = batch.response = self._make_response(batch)
         records, failed = batch.raw_records, response["batchItemFailures"]
         if failed and len(failed) == len(records) and self.raise_on_entire_batch_failure:
