@@ -292,23 +292,12 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
     # half what one more call costs); any doubt goes to the detailed check of each.
     expected, path = source.event_source, source.id_path
     try:
-        if not fields and len(path) == 1:
-            (key,) = path
+        if not fields and len(path) <= 2:  # every source's identifier (Kafka's aside)
+            outer, inner = path[0], path[1] if len(path) == 2 else None
             for record in checked:
-                identifier = record[key]
-                if (
-                    type(record) is not dict
-                    or type(identifier) is not str
-                    or not identifier
-                    or record["eventSource"] != expected
-                ):
-                    break
-            else:
-                return checked
-        elif not fields and len(path) == 2:
-            outer, inner = path
-            for record in checked:
-                identifier = record[outer][inner]
+                identifier = record[outer]
+                if inner is not None:
+                    identifier = identifier[inner]
                 if (
                     type(record) is not dict
                     or type(identifier) is not str
