@@ -107,6 +107,7 @@ class Batch:
     # that returns a failure tuple is matched to its exception. The batch's own dict
     # once a processor asks for it (see failures_given).
     _handler_failures: dict[int, BaseException] | None = None
+    deletes_ran = False  # delete mode: the deletes of the batch ran (or are running)
     # The partial batch response, once a BatchProcessor's _clean made it.
     response: PartialItemFailureResponse | None = None
     # What success_handler and failure_handler kept; None: made when read (see __init__).

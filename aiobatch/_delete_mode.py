@@ -7,7 +7,7 @@ Lambda then redelivers only the failed messages. The deletes go through an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from ._arn import parse_sqs_arn
@@ -19,6 +19,7 @@ from ._processor import (
     BatchEndHook,
     BatchStartHook,
     RecordHandlerProcessor,
+    _Lane,
 )
 from ._records import SQSRecord
 from ._runner import run_sync
@@ -26,6 +27,21 @@ from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
 
 if TYPE_CHECKING:
     from ._sqs import SQSActions
+
+
+class _Deletes:
+    """What ``PartialSQSProcessor._clean`` returns: the deletes, run when awaited (not
+    a coroutine, so that one a plain override never awaits is no warning: the
+    lifecycle runs the deletes then, see ``_after_clean``)."""
+
+    __slots__ = ("batch", "processor")
+
+    def __init__(self, processor: PartialSQSProcessor, batch: Batch) -> None:
+        self.processor = processor
+        self.batch = batch
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.processor._delete(self.batch).__await__()
 
 
 def _queue_url(arn: str) -> str:
@@ -148,8 +164,26 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         with this processor); otherwise they close at process exit."""
         run_sync("`await processor.aclose()`", self.aclose)
 
-    async def _clean(self) -> None:
-        batch = self._require_batch()
+    def _inline_ok(self, lane: _Lane) -> bool:
+        return False  # its deletes are calls on the event loop
+
+    def _clean(self) -> Any:
+        """Delete the successes of a partly failed batch, then raise
+        :class:`SQSBatchProcessingError`. Returns an awaitable that does it: the
+        lifecycle awaits it, and so may an ``async def`` override (``await
+        super()._clean()``). A plain ``def`` override that calls ``super()._clean()``
+        (Powertools' way) cannot await it: the deletes then run when the override
+        returns. They always run: without them Lambda would delete the whole batch,
+        failed messages included."""
+        return _Deletes(self, self._require_batch())
+
+    def _after_clean(self, batch: Batch) -> Awaitable[None] | None:
+        return None if batch.deletes_ran else self._delete(batch)
+
+    async def _delete(self, batch: Batch) -> None:
+        if batch.deletes_ran:  # awaited twice: once is enough
+            return
+        batch.deletes_ran = True
         records: list[SQSRecord] = batch.records
         failures = batch.failures
         if not failures:

@@ -10,12 +10,14 @@ context managers call the three steps one by one.
 from __future__ import annotations
 
 import contextvars
+import copy
 import functools
 import inspect
 import logging
 import math
+import operator
 import time
-from abc import ABC, ABCMeta, abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
@@ -229,30 +231,33 @@ def _raw(record: Any) -> Any:
     return record.raw_event if isinstance(record, _DictWrapper) else record
 
 
-class _ProcessorMeta(ABCMeta):
-    """The processors' metaclass: it counts changes to any processor class (a test
-    patching ``_clean``, say), so that what a processor decided once for a handler
-    (its :class:`_Lane`) is decided again after one."""
-
-    generation = 0
-
-    def __setattr__(cls, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        _ProcessorMeta.generation += 1
-
-    def __delattr__(cls, name: str) -> None:
-        super().__delattr__(name)
-        _ProcessorMeta.generation += 1
+# What a lane's decisions depend on in the processor's class (and its bases, mixins
+# included): read afresh at every batch and compared with what they were when the lane
+# was made, so that a class patched after a processor's first batch (a test patching
+# `BatchProcessor._clean`) is honoured. RecordHandlerProcessor reads more.
+_HOOK_NAMES = (
+    "_prepare",
+    "_clean",
+    "_process_record",
+    "success_handler",
+    "failure_handler",
+    "_order",
+    "_view",
+    "_skipped_error",
+    "_group_skipped_error",
+)
 
 
 class _Lane:
     """What a processor decides once per record handler, not per batch: how its
-    batches run. Made again when the handler, the processor (any attribute set on it)
-    or a processor class (:class:`_ProcessorMeta`) changes; a processor's next batch
-    then takes the same decisions as the first did."""
+    batches run. Made again when the handler changes, when any attribute of the
+    processor is set or deleted, or when its class or what the class takes from its
+    bases (``_CLASS_KEY``) changes: a processor's next batch takes the same decisions
+    as a fresh processor's would."""
 
     __slots__ = (
         "call",
+        "class_key",
         "clean",
         "custom_step",
         "direct",
@@ -270,15 +275,18 @@ class _Lane:
         "view",
     )
 
-    def __init__(self, handler: Any, event_name: str | None, view: Any) -> None:
-        self.generation = _ProcessorMeta.generation
+    def __init__(
+        self, handler: Any, generation: int, class_key: tuple[Any, ...], event_name: str | None
+    ) -> None:
         self.handler = handler
+        self.generation = generation  # the processor's, when this lane was made
+        self.class_key = class_key
         self.event_name = event_name
-        self.view = view
+        self.view: Callable[[Any], Any] | None = None
         self.loop_free = False  # runs without an event loop (see _inline_ok)
         # _prepare and _clean as a run as plain calls calls them (None: nothing to do).
-        self.prepare: Callable[[Any], Any] | None = None
-        self.clean: Callable[[Any], Any] | None = None
+        self.prepare: Callable[[], Any] | None = None
+        self.clean: Callable[[], Any] | None = None
         # _order's answer and so _direct_ok's, when they do not depend on the batch.
         self.order: tuple[bool, Stop] | None = None
         self.direct: bool | None = None
@@ -298,10 +306,13 @@ class _Memo:
     """A processor's memory between batches, kept apart from its attributes: setting
     one of those makes the next batch decide its lane again (see ``__setattr__``)."""
 
-    __slots__ = ("lane", "last", "traits")
+    __slots__ = ("generation", "lane", "last", "traits")
 
     def __init__(self) -> None:
         self.lane: _Lane | None = None
+        # Counts the processor's attribute changes: a lane made before the last one is
+        # stale, even if another thread stored it after the change.
+        self.generation = 0
         # The last handler's traits: inspect is slow, and a lane is made again whenever
         # an attribute is set (a hook that counts batches on the processor, say).
         self.traits: tuple[RecordHandler, HandlerTraits] | None = None
@@ -310,7 +321,7 @@ class _Memo:
         self.last: Batch | None = None
 
 
-class _Processor(metaclass=_ProcessorMeta):
+class _Processor:
     """The lifecycle and bookkeeping common to both bases; not public."""
 
     source: EventSource | None = None
@@ -322,6 +333,8 @@ class _Processor(metaclass=_ProcessorMeta):
     _group_skipped_error: ClassVar[type[Exception]] = RecordSkippedError
     _sync_hooks: ClassVar[bool] = False
     _alternative = "`await processor.aprocess()` inside `async with`"
+    _class_key: ClassVar[operator.attrgetter[Any]] = operator.attrgetter(*_HOOK_NAMES)
+    """What a lane depends on in the class (see _HOOK_NAMES)."""
 
     def __init__(
         self,
@@ -352,13 +365,31 @@ class _Processor(metaclass=_ProcessorMeta):
         object.__setattr__(self, name, value)
         memo = self.__dict__.get("_memo")
         if memo is not None:  # the next batch decides again how to run
+            memo.generation += 1
             memo.lane = None
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
         memo = self.__dict__.get("_memo")
         if memo is not None:
+            memo.generation += 1
             memo.lane = None
+
+    def __copy__(self) -> Self:
+        """A copy with the same settings, and a memory and current batch of its own."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.__dict__["_memo"] = _Memo()
+        twin.__dict__["_batch_var"] = ContextVar("aiobatch_batch", default=None)
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        copied = self.__copy__()
+        memo[id(self)] = copied
+        for name, value in self.__dict__.items():
+            if name not in ("_memo", "_batch_var"):
+                copied.__dict__[name] = copy.deepcopy(value, memo)
+        return copied
 
     # -- the batch of the caller's run, and its Powertools-style attributes --
 
@@ -467,26 +498,32 @@ class _Processor(metaclass=_ProcessorMeta):
     def _lane(self, handler: RecordHandler) -> _Lane:
         """How this processor runs batches of ``handler``: as the last batch did, unless
         something changed since (see :class:`_Lane`)."""
-        lane = self._memo.lane
+        memo, cls = self._memo, type(self)
+        lane = memo.lane
+        class_key = (cls, *cls._class_key(cls))
         if (
             lane is None
-            or lane.generation != _ProcessorMeta.generation
+            or lane.generation != memo.generation
+            or lane.class_key != class_key
             or not (lane.handler is handler or _same_handler(lane.handler, handler))
         ):
-            lane = self._memo.lane = self._make_lane(handler)
+            lane = memo.lane = self._make_lane(handler, memo.generation, class_key)
         return lane
 
-    def _make_lane(self, handler: RecordHandler) -> _Lane:
+    def _make_lane(
+        self, handler: RecordHandler, generation: int, class_key: tuple[Any, ...]
+    ) -> _Lane:
         """Check ``handler`` and decide how its batches run."""
         source = self.source
-        lane = _Lane(handler, None if source is None else source.event_name, self._view())
+        lane = _Lane(handler, generation, class_key, None if source is None else source.event_name)
+        lane.view = self._view()
         self._check_handler(lane)
         lane.loop_free = self._inline_ok(lane)
         if lane.loop_free:
             cls = type(self)
-            # None: nothing to call.
-            lane.prepare = None if cls._prepare is _NO_HOOK else cls._prepare
-            lane.clean = None if cls._clean is _NO_HOOK else cls._clean
+            # Bound, as any call of a hook; None: nothing to call.
+            lane.prepare = None if cls._prepare is _NO_HOOK else self._prepare
+            lane.clean = None if cls._clean is _NO_HOOK else self._clean
         if type(self)._order is _Processor._order:  # the same for every batch
             lane.order = (self.ordered, self._stop)
             lane.direct = lane.loop_free and self._direct_ok(*lane.order)
@@ -559,7 +596,7 @@ class _Processor(metaclass=_ProcessorMeta):
                 self._fire_direct("on_batch_start", self.on_batch_start, batch)
             prepare = batch.lane.prepare
             if prepare is not None:
-                _finish_plain(prepare(self))
+                _finish_plain(prepare())
         except BaseException:
             self._finish_direct(batch)
             raise
@@ -612,6 +649,9 @@ class _Processor(metaclass=_ProcessorMeta):
                 cleaned = self._clean()
                 if cleaned is not None and cleaned is not DONE:
                     await _awaiting(cleaned, detour=batch.inline)
+                after = self._after_clean(batch)
+                if after is not None:
+                    await (Detour(after) if batch.inline else after)
         finally:
             self._end(batch)
             if self.on_batch_end is not None:
@@ -626,7 +666,8 @@ class _Processor(metaclass=_ProcessorMeta):
             if batch.state is _PROCESSED:
                 clean = batch.lane.clean
                 if clean is not None:
-                    _finish_plain(clean(self))
+                    _finish_plain(clean())
+                _finish_plain(self._after_clean(batch))
         finally:
             self._end(batch)
             if self.on_batch_end is not None:
@@ -734,7 +775,10 @@ class _Processor(metaclass=_ProcessorMeta):
         else:
 
             async def step(record: Any) -> Any:
-                return outcome(record, await process(record))
+                result = process(record)
+                if isawaitable(result):  # an async subclass's; a plain override's is not
+                    result = await result
+                return outcome(record, result)
 
         return Step(step, concurrency, inline, None)
 
@@ -910,7 +954,7 @@ class _Processor(metaclass=_ProcessorMeta):
         return entry
 
     def failure_handler(
-        self, record: Any, exception: BaseException | ExceptionInfo
+        self, record: Any, exception: BaseException | ExceptionInfo | tuple[None, None, None]
     ) -> FailureResponse:
         """Keep a failure; override to do more (call ``super()`` to keep the bookkeeping).
 
@@ -919,8 +963,10 @@ class _Processor(metaclass=_ProcessorMeta):
         tuple. Called from a custom ``_process_record``, it also takes the exception
         itself: ``self.failure_handler(record, exc)``.
         """
-        if isinstance(exception, tuple):
-            exception = exception[1]
+        if isinstance(exception, tuple):  # sys.exc_info(), as Powertools passes it
+            exception = exception[1] or RuntimeError(
+                "failure_handler was given sys.exc_info() outside an except block"
+            )
         entry: FailureResponse = (
             "fail",
             f"{type(exception).__name__}:{text_of(exception)}",
@@ -931,6 +977,11 @@ class _Processor(metaclass=_ProcessorMeta):
             batch.keep_failure(record, exception)
             batch.handler_failures[id(record)] = exception
         return entry
+
+    def _after_clean(self, batch: Batch) -> Awaitable[None] | None:
+        """What must run when ``_clean`` has returned, should an override of it not
+        have awaited the parent's (delete mode's deletes); ``None``: nothing."""
+        return None
 
     def _prepare(self) -> Any:
         """Called once before processing; may be ``async def``."""
@@ -1061,12 +1112,15 @@ class AsyncBasePartialProcessor(_Processor, ABC):
 
     @abstractmethod
     def _prepare(self) -> Any:
-        """Called once before processing; ``async def`` in a subclass."""
+        """Called once before processing; ``async def`` in a subclass (which may await
+        ``super()._prepare()``: it does nothing)."""
+        return DONE
 
     @abstractmethod
     def _clean(self) -> Any:
         """Called once after processing, when the context manager exits; ``async def``
-        in a subclass."""
+        in a subclass (which may await ``super()._clean()``: it does nothing)."""
+        return DONE
 
     @abstractmethod
     async def _process_record(self, record: Any) -> RecordResult:
@@ -1106,6 +1160,8 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     ``use_threads=True`` in worker threads, at most ``max_concurrency`` at once).
     """
 
+    _class_key = operator.attrgetter(*_HOOK_NAMES, "_convert")
+
     def __init__(self, *, use_threads: bool = False, **options: Unpack[ProcessorOptions]) -> None:
         super().__init__(**options)
         self.use_threads = use_threads
@@ -1133,8 +1189,10 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             lane.traits = handler_traits(handler)
             memo.traits = (handler, lane.traits)
 
-    def _make_lane(self, handler: RecordHandler) -> _Lane:
-        lane = super()._make_lane(handler)
+    def _make_lane(
+        self, handler: RecordHandler, generation: int, class_key: tuple[Any, ...]
+    ) -> _Lane:
+        lane = super()._make_lane(handler, generation, class_key)
         if self._custom_step:  # a subclass customised the per-record step
             lane.custom_step = True
             return lane

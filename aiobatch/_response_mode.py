@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ._batch import Batch
+from ._batch import Batch, BatchState
 from ._engine import UNSET, Stop
 from ._exceptions import (
     BatchProcessingError,
@@ -125,11 +125,14 @@ class BatchProcessor(RecordHandlerProcessor):
         return {"batchItemFailures": []} if batch is None else self._response_of(batch)
 
     def _response_of(self, batch: Batch) -> PartialItemFailureResponse:
-        """The response ``_clean`` made; or, when it made none (an override of
-        ``_clean`` that did not call ``super()._clean()``, a run cut short by an
-        exception), one made now, so that no record is reported a success it was not."""
+        """The response ``_clean`` made; or, when the batch ended without one (an
+        override of ``_clean`` that did not call ``super()._clean()``, a run cut short
+        by an exception), one made now, so that no record is reported a success it was
+        not. Before the batch ends it is empty, as in Powertools."""
         response = batch.response
         if response is None:
+            if batch.state is not BatchState.FINISHED:
+                return {"batchItemFailures": []}
             response = batch.response = self._make_response(batch)
         return response
 

@@ -297,6 +297,8 @@ def validate(records: Any, source: EventSource, fields: Sequence[Field] = ()) ->
             for record in checked:
                 identifier = record[outer]
                 if inner is not None:
+                    if type(identifier) is not dict:  # as item_id reads it: dicts only
+                        break
                     identifier = identifier[inner]
                 if (
                     type(record) is not dict

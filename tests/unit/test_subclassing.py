@@ -1,0 +1,253 @@
+"""Subclasses, mixins, patches and copies of the built-in processors, written the ways
+Powertools' users write them: no failure may be reported a success, and a change made
+after a processor's first batch applies to its next one."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import sys
+from typing import Any, Protocol
+from unittest import mock
+
+import pytest
+
+from aiobatch import (
+    AsyncBasePartialProcessor,
+    BatchProcessor,
+    EventType,
+    InvalidEventError,
+    PartialSQSProcessor,
+    SQSBatchProcessingError,
+    SQSRecord,
+    process_partial_response,
+    testing,
+)
+from aiobatch.testing import FakeSQS
+
+
+def fails_on_bad(record: SQSRecord) -> str:
+    if record.body == "bad":
+        raise ValueError("bad record")
+    return record.body
+
+
+async def fails_on_bad_async(record: SQSRecord) -> str:
+    return fails_on_bad(record)
+
+
+EVENT_BODIES = ["ok", "bad", "ok"]
+
+
+class _PlainCleanCallsSuper(PartialSQSProcessor):
+    def _clean(self) -> None:
+        self.ran = True
+        super()._clean()  # Powertools' way: the deletes cannot be awaited here
+
+
+class _PlainCleanSkipsSuper(PartialSQSProcessor):
+    def _clean(self) -> None:
+        self.ran = True
+
+
+class _AsyncCleanAwaitsSuper(PartialSQSProcessor):
+    async def _clean(self) -> None:
+        self.ran = True
+        await super()._clean()  # raises SQSBatchProcessingError
+
+
+@pytest.mark.parametrize(
+    "processor_class", [_PlainCleanCallsSuper, _PlainCleanSkipsSuper, _AsyncCleanAwaitsSuper]
+)
+@pytest.mark.parametrize("handler", [fails_on_bad, fails_on_bad_async])
+def test_delete_mode_deletes_the_successes_and_raises_whatever_clean_override(
+    processor_class: type[PartialSQSProcessor], handler: Any
+) -> None:
+    # Without the deletes and the error, Lambda would delete the whole batch.
+    sqs = FakeSQS()
+    processor = processor_class(sqs=sqs)
+    event = testing.sqs_event(EVENT_BODIES)
+    with (
+        pytest.raises(SQSBatchProcessingError, match="1 of 3 records failed"),
+        processor(event["Records"], handler),
+    ):
+        processor.process()
+    assert processor.ran  # type: ignore[attr-defined]
+    assert sorted(message.body for message in sqs.deleted) == ["ok", "ok"]
+    assert len(sqs.delete_calls) == 1  # once, not twice
+
+
+class FlushMixin:
+    """A plain base class of the user's, mixed into a processor."""
+
+    def _clean(self) -> Any:
+        return super()._clean()  # type: ignore[misc]
+
+
+class _WithMixin(FlushMixin, BatchProcessor):
+    pass
+
+
+def test_a_patch_of_a_mixin_after_the_first_batch_is_honoured() -> None:
+    processor = _WithMixin(EventType.SQS)
+    event = testing.sqs_event(["a", "b"])
+    process_partial_response(event, fails_on_bad, processor)
+    with mock.patch.object(FlushMixin, "_clean", autospec=True) as patched:
+        patched.side_effect = lambda self: BatchProcessor._clean(self)
+        process_partial_response(event, fails_on_bad, processor)
+    assert patched.call_count == 1
+
+    async def reject(self: Any, record: Any) -> Any:
+        return self.failure_handler(record, ValueError("rejected"))
+
+    with (
+        mock.patch.object(FlushMixin, "_process_record", reject, create=True),
+        pytest.raises(Exception, match="All records failed"),
+    ):
+        process_partial_response(event, fails_on_bad, processor)
+    assert process_partial_response(event, fails_on_bad, processor) == {"batchItemFailures": []}
+
+
+class _StaticPrepare(BatchProcessor):
+    prepared = 0
+
+    @staticmethod
+    def _prepare() -> None:
+        _StaticPrepare.prepared += 1
+
+
+class _ClassClean(BatchProcessor):
+    cleaned = 0
+
+    @classmethod
+    def _clean(cls) -> None:
+        cls.cleaned += 1
+
+
+@pytest.mark.parametrize("handler", [fails_on_bad, fails_on_bad_async])
+def test_hooks_are_called_bound_whichever_path_runs_the_batch(handler: Any) -> None:
+    event = testing.sqs_event(["a"])
+    assert process_partial_response(event, handler, _StaticPrepare(EventType.SQS)) == {
+        "batchItemFailures": []
+    }
+    process_partial_response(event, handler, _ClassClean(EventType.SQS))
+    assert _StaticPrepare.prepared == _ClassClean.cleaned == 1
+    _StaticPrepare.prepared = _ClassClean.cleaned = 0
+
+    processor = BatchProcessor(EventType.SQS)
+    with mock.patch.object(BatchProcessor, "_clean") as patched:
+        process_partial_response(event, handler, processor)
+    patched.assert_called_once_with()
+
+
+class _AsyncBase(AsyncBasePartialProcessor):
+    async def _prepare(self) -> None:
+        await super()._prepare()
+
+    async def _clean(self) -> None:
+        await super()._clean()
+
+    async def _process_record(self, record: Any) -> Any:
+        return self.success_handler(record, record["n"])
+
+
+def test_an_async_base_subclass_may_await_the_parents_hooks() -> None:
+    processor = _AsyncBase()
+
+    async def run() -> Any:
+        async with processor([{"n": 1}, {"n": 2}], lambda record: None):
+            return await processor.aprocess()
+
+    assert [result[:2] for result in asyncio.run(run())] == [("success", 1), ("success", 2)]
+
+
+class _Strict:
+    @classmethod
+    def model_validate(cls, raw: Any) -> Any:
+        if raw["body"] != "valid":
+            raise ValueError("rejected by the model")
+        return raw
+
+
+def test_a_copy_of_a_processor_decides_for_itself() -> None:
+    base = BatchProcessor(EventType.SQS)
+    event = testing.sqs_event(["valid", "garbage"])
+    assert process_partial_response(event, lambda item: None, base) == {"batchItemFailures": []}
+    for strict in (copy.copy(base), copy.deepcopy(base)):
+        strict.model = _Strict
+        response = process_partial_response(event, lambda item: None, strict)
+        garbage = event["Records"][1]["messageId"]
+        assert response == {"batchItemFailures": [{"itemIdentifier": garbage}]}
+        assert base.response() == {"batchItemFailures": []}  # each keeps its own batch
+
+
+class _SupportsResponse(Protocol):
+    def response(self) -> Any: ...
+
+
+def test_a_processor_may_also_subclass_a_protocol() -> None:
+    class Declared(BatchProcessor, _SupportsResponse):
+        pass
+
+    event = testing.sqs_event(EVENT_BODIES)
+    bad = event["Records"][1]["messageId"]
+    assert process_partial_response(event, fails_on_bad, Declared(EventType.SQS)) == {
+        "batchItemFailures": [{"itemIdentifier": bad}]
+    }
+
+
+class _CleanSkipsSuper(BatchProcessor):
+    def _clean(self) -> None:
+        pass
+
+
+def test_the_response_is_empty_until_the_batch_ends_then_names_every_failure() -> None:
+    processor = _CleanSkipsSuper(EventType.SQS)
+    event = testing.sqs_event(EVENT_BODIES)
+    bad = event["Records"][1]["messageId"]
+    with processor(event["Records"], fails_on_bad):
+        assert processor.response() == {"batchItemFailures": []}  # as in Powertools
+        processor.process()
+        assert processor.response() == {"batchItemFailures": []}
+    assert processor.response() == {"batchItemFailures": [{"itemIdentifier": bad}]}
+
+
+class _PlainProcessRecord(BatchProcessor):
+    def _process_record(self, record: Any) -> Any:
+        try:
+            return self.success_handler(record, self.handler(record))
+        except Exception:
+            return self.failure_handler(record=record, exception=sys.exc_info())
+
+
+def test_a_plain_process_record_override_runs_each_record_once() -> None:
+    seen: list[str] = []
+
+    def handler(record: SQSRecord) -> str:
+        seen.append(record.body)
+        return fails_on_bad(record)
+
+    event = testing.sqs_event(EVENT_BODIES)
+    bad = event["Records"][1]["messageId"]
+    response = process_partial_response(event, handler, _PlainProcessRecord(EventType.SQS))
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
+    assert seen == EVENT_BODIES
+
+
+def test_a_stream_record_whose_payload_is_no_dict_is_refused_before_any_handler() -> None:
+    class Payload(dict[str, Any]):
+        pass
+
+    event = testing.kinesis_event(["a", "b"])
+    event["Records"][0]["kinesis"] = Payload(event["Records"][0]["kinesis"])  # a dict: fine
+    assert process_partial_response(
+        event, lambda record: None, BatchProcessor(EventType.KinesisDataStreams)
+    ) == {"batchItemFailures": []}
+
+    from collections import UserDict
+
+    event["Records"][1]["kinesis"] = UserDict(event["Records"][1]["kinesis"])
+    ran: list[Any] = []
+    with pytest.raises(InvalidEventError, match="record 1"):
+        process_partial_response(event, ran.append, BatchProcessor(EventType.KinesisDataStreams))
+    assert ran == []
