@@ -77,7 +77,8 @@ def process_partial_response(
         processor._run_direct,
         batch,
     )
-    return processor._response_of(batch)
+    response = batch.response  # what _clean made, most of the time
+    return response if response is not None else processor._response_of(batch)
 
 
 async def aprocess_partial_response(

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from contextvars import ContextVar
 from inspect import isawaitable
-from types import CoroutineType, MethodType, TracebackType
+from types import CoroutineType, FunctionType, MethodType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypedDict, TypeVar, Unpack
 
 from ._batch import Batch, BatchState, BatchSummary, fail_entry
@@ -185,6 +185,7 @@ def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Any]:
         return DONE
 
     hook._aiobatch_loop_free = True  # type: ignore[attr-defined]
+    hook._aiobatch_body = body  # type: ignore[attr-defined]  # what a plain call calls
     return hook
 
 
@@ -198,7 +199,7 @@ _NO_HOOK = loop_free(_nothing)
 def _is_loop_free(method: Any) -> bool:
     """Whether ``method`` is a hook a run without an event loop may call: one of
     aiobatch's own, or any plain (not ``async``) function."""
-    return getattr(method, "_aiobatch_loop_free", False) or not _is_async_hook(method)
+    return getattr(method, "_aiobatch_loop_free", False) is True or not _is_async_hook(method)
 
 
 def _finish_plain(value: Any) -> None:
@@ -231,21 +232,12 @@ def _raw(record: Any) -> Any:
     return record.raw_event if isinstance(record, _DictWrapper) else record
 
 
-# What a lane's decisions depend on in the processor's class (and its bases, mixins
-# included): read afresh at every batch and compared with what they were when the lane
-# was made, so that a class patched after a processor's first batch (a test patching
-# `BatchProcessor._clean`) is honoured. RecordHandlerProcessor reads more.
-_HOOK_NAMES = (
-    "_prepare",
-    "_clean",
-    "_process_record",
-    "success_handler",
-    "failure_handler",
-    "_order",
-    "_view",
-    "_skipped_error",
-    "_group_skipped_error",
-)
+# The hooks of Powertools' contract, which users override, mix in and patch: read
+# afresh through the processor's class (and its bases, mixins included) at every batch
+# and compared with what they were when its lane was made, so that a class patched
+# after a processor's first batch (a test patching `BatchProcessor._clean`) is
+# honoured. aiobatch's own private methods are read when a lane is made.
+_HOOK_NAMES = ("_prepare", "_clean", "_process_record", "success_handler", "failure_handler")
 
 
 class _Lane:
@@ -259,6 +251,7 @@ class _Lane:
         "call",
         "class_key",
         "clean",
+        "cls",
         "custom_step",
         "direct",
         "event_name",
@@ -280,6 +273,7 @@ class _Lane:
     ) -> None:
         self.handler = handler
         self.generation = generation  # the processor's, when this lane was made
+        self.cls: type | None = None  # the processor's class (set by _make_lane)
         self.class_key = class_key
         self.event_name = event_name
         self.view: Callable[[Any], Any] | None = None
@@ -500,10 +494,11 @@ class _Processor:
         something changed since (see :class:`_Lane`)."""
         memo, cls = self._memo, type(self)
         lane = memo.lane
-        class_key = (cls, *cls._class_key(cls))
+        class_key = cls._class_key(cls)
         if (
             lane is None
             or lane.generation != memo.generation
+            or lane.cls is not cls
             or lane.class_key != class_key
             or not (lane.handler is handler or _same_handler(lane.handler, handler))
         ):
@@ -516,18 +511,31 @@ class _Processor:
         """Check ``handler`` and decide how its batches run."""
         source = self.source
         lane = _Lane(handler, generation, class_key, None if source is None else source.event_name)
-        lane.view = self._view()
+        lane.cls, lane.view = type(self), self._view()
         self._check_handler(lane)
-        lane.loop_free = self._inline_ok(lane)
+        # A processor with something to run after _clean (delete mode) needs the loop.
+        lane.loop_free = type(self)._after_clean is _Processor._after_clean and self._inline_ok(
+            lane
+        )
         if lane.loop_free:
-            cls = type(self)
-            # Bound, as any call of a hook; None: nothing to call.
-            lane.prepare = None if cls._prepare is _NO_HOOK else self._prepare
-            lane.clean = None if cls._clean is _NO_HOOK else self._clean
+            lane.prepare, lane.clean = self._plain_hook("_prepare"), self._plain_hook("_clean")
         if type(self)._order is _Processor._order:  # the same for every batch
             lane.order = (self.ordered, self._stop)
             lane.direct = lane.loop_free and self._direct_ok(*lane.order)
         return lane
+
+    def _plain_hook(self, name: str) -> Callable[[], Any] | None:
+        """Hook ``name`` as a run as plain calls calls it: bound, as any call of a hook,
+        and for one of aiobatch's own, its body itself; None: nothing to do."""
+        method = getattr(type(self), name)
+        if method is _NO_HOOK:
+            return None
+        # Only a function of loop_free's has a body (a mock would make one up).
+        body = method.__dict__.get("_aiobatch_body") if type(method) is FunctionType else None
+        bound: Callable[[], Any] = (
+            getattr(self, name) if body is None else body.__get__(self, type(self))
+        )
+        return bound
 
     def _check_handler(self, lane: _Lane) -> None:
         """Reject a handler (``lane.handler``) that cannot work, before any record runs;
@@ -596,7 +604,9 @@ class _Processor:
                 self._fire_direct("on_batch_start", self.on_batch_start, batch)
             prepare = batch.lane.prepare
             if prepare is not None:
-                _finish_plain(prepare())
+                prepared = prepare()
+                if prepared is not None and prepared is not DONE:
+                    _finish_plain(prepared)
         except BaseException:
             self._finish_direct(batch)
             raise
@@ -666,8 +676,9 @@ class _Processor:
             if batch.state is _PROCESSED:
                 clean = batch.lane.clean
                 if clean is not None:
-                    _finish_plain(clean())
-                _finish_plain(self._after_clean(batch))
+                    cleaned = clean()
+                    if cleaned is not None and cleaned is not DONE:
+                        _finish_plain(cleaned)
         finally:
             self._end(batch)
             if self.on_batch_end is not None:
@@ -1159,8 +1170,6 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     once) or plain ``def`` (run inline, one at a time, in input order; with
     ``use_threads=True`` in worker threads, at most ``max_concurrency`` at once).
     """
-
-    _class_key = operator.attrgetter(*_HOOK_NAMES, "_convert")
 
     def __init__(self, *, use_threads: bool = False, **options: Unpack[ProcessorOptions]) -> None:
         super().__init__(**options)
