@@ -1174,7 +1174,12 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
     def __init__(self, *, use_threads: bool = False, **options: Unpack[ProcessorOptions]) -> None:
         super().__init__(**options)
         self.use_threads = use_threads
-        self._threads = ThreadPool() if use_threads else None
+        self._pool = ThreadPool()  # no thread until a record runs in one
+
+    @property
+    def _threads(self) -> ThreadPool | None:
+        """The worker threads of ``use_threads=True`` (read when set later, too)."""
+        return self._pool if self.use_threads else None
 
     @property
     def _custom_step(self) -> bool:

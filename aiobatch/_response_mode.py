@@ -91,7 +91,10 @@ class BatchProcessor(RecordHandlerProcessor):
         self.raise_on_entire_batch_failure = raise_on_entire_batch_failure
         self.ordered = ordered
         self.stop_on_first_failure = stop_on_first_failure
-        self._stop = Stop.BATCH if stop_on_first_failure else Stop.NOTHING
+
+    @property
+    def _stop(self) -> Stop:  # type: ignore[override]
+        return Stop.BATCH if self.stop_on_first_failure else Stop.NOTHING
 
     def _parse_records(self, records: Any) -> list[Any]:
         return validate(records, self.source).copy()  # a handler may change the event
@@ -247,4 +250,7 @@ class SqsFifoPartialProcessor(BatchProcessor):
             logger=logger,
         )
         self.skip_group_on_error = skip_group_on_error
-        self._stop = Stop.KEY if skip_group_on_error else Stop.BATCH
+
+    @property
+    def _stop(self) -> Stop:  # type: ignore[override]
+        return Stop.KEY if self.skip_group_on_error else Stop.BATCH

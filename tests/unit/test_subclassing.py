@@ -19,6 +19,7 @@ from aiobatch import (
     InvalidEventError,
     PartialSQSProcessor,
     SQSBatchProcessingError,
+    SqsFifoPartialProcessor,
     SQSRecord,
     process_partial_response,
     testing,
@@ -251,3 +252,46 @@ def test_a_stream_record_whose_payload_is_no_dict_is_refused_before_any_handler(
     with pytest.raises(InvalidEventError, match="record 1"):
         process_partial_response(event, ran.append, BatchProcessor(EventType.KinesisDataStreams))
     assert ran == []
+
+
+def test_stop_and_thread_settings_set_after_the_first_batch_apply_to_the_next() -> None:
+    import threading
+
+    ran: list[str] = []
+    threads: set[str] = set()
+
+    def handler(record: SQSRecord) -> None:
+        ran.append(record.body)
+        threads.add(threading.current_thread().name)
+        fails_on_bad(record)
+
+    event = testing.sqs_event(EVENT_BODIES)
+    processor = BatchProcessor(EventType.SQS)
+    process_partial_response(event, handler, processor)
+    assert ran == EVENT_BODIES
+    assert threads == {threading.current_thread().name}
+
+    ran.clear()
+    processor.stop_on_first_failure = True
+    response = process_partial_response(event, handler, processor)
+    assert ran == ["ok", "bad"]  # nothing starts after the first failure
+    assert len(response["batchItemFailures"]) == 2
+
+    ran.clear()
+    threads.clear()
+    processor.stop_on_first_failure = False
+    processor.use_threads = True
+    process_partial_response(event, handler, processor)
+    assert sorted(ran) == sorted(EVENT_BODIES)
+    assert threads
+    assert all(name.startswith("aiobatch") for name in threads)
+
+    fifo = SqsFifoPartialProcessor(raise_on_entire_batch_failure=False)
+    fifo_event = testing.sqs_event(["bad", "ok"], message_group_id=lambda index: f"g{index}")
+    ran.clear()
+    assert len(process_partial_response(fifo_event, handler, fifo)["batchItemFailures"]) == 2
+    fifo.skip_group_on_error = True
+    ran.clear()
+    response = process_partial_response(fifo_event, handler, fifo)
+    assert ran == ["bad", "ok"]  # another group goes on
+    assert len(response["batchItemFailures"]) == 1
