@@ -156,6 +156,15 @@ class Batch:
             f"{self.state.value}, {len(self.failures)} failed>"
         )
 
+    def forget_success(self, record: Any) -> None:
+        """Take back the success ``success_handler`` kept for ``record`` (its latest)."""
+        kept = self._successes
+        if kept is not None:
+            for position in range(len(kept) - 1, -1, -1):
+                if kept[position] is record:
+                    del kept[position]
+                    return
+
     def note_failed_view(self, index: int, view: Any) -> None:
         """Keep the record the failed handler of record ``index`` got."""
         views = self.failed_views

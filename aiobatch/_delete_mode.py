@@ -164,6 +164,8 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         with this processor); otherwise they close at process exit."""
         run_sync("`await processor.aclose()`", self.aclose)
 
+    _shared_on_copy = frozenset({"sqs"})  # its clients, bound to their event loops
+
     def _inline_ok(self, lane: _Lane) -> bool:
         return False  # its deletes are calls on the event loop
 

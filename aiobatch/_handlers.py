@@ -80,6 +80,13 @@ class ThreadPool:
         self._pool: ThreadPoolExecutor | None = None
         self._size = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # a copy starts its own threads when it needs them
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._pool = None
+        self._size = 0
+
     def get(self, size: int) -> ThreadPoolExecutor:
         pool = self._pool
         if pool is None or self._size != size:

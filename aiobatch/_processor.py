@@ -153,6 +153,10 @@ def _awaiting(value: Any, *, detour: bool) -> Awaitable[Any]:
     return _maybe_await(value, detour=detour)
 
 
+_LOOP_FREE: dict[Callable[..., Any], Callable[[Any], None]] = {}
+"""Each hook :func:`loop_free` made, and the plain method it made it of."""
+
+
 class _Done:
     """What a hook of aiobatch's own returns: its work is done when the call returns,
     and awaiting it does nothing. So a subclass's override may call ``super()._clean()``
@@ -184,8 +188,7 @@ def loop_free(body: Callable[[Any], None]) -> Callable[[Any], Any]:
         body(self)
         return DONE
 
-    hook._aiobatch_loop_free = True  # type: ignore[attr-defined]
-    hook._aiobatch_body = body  # type: ignore[attr-defined]  # what a plain call calls
+    _LOOP_FREE[hook] = body  # by identity: functools.wraps copies attributes to wrappers
     return hook
 
 
@@ -199,7 +202,12 @@ _NO_HOOK = loop_free(_nothing)
 def _is_loop_free(method: Any) -> bool:
     """Whether ``method`` is a hook a run without an event loop may call: one of
     aiobatch's own, or any plain (not ``async``) function."""
-    return getattr(method, "_aiobatch_loop_free", False) is True or not _is_async_hook(method)
+    try:
+        if method in _LOOP_FREE:
+            return True
+    except TypeError:  # unhashable
+        pass
+    return not _is_async_hook(method)
 
 
 def _finish_plain(value: Any) -> None:
@@ -369,21 +377,36 @@ class _Processor:
             memo.generation += 1
             memo.lane = None
 
+    # Copies and pickles have the same settings, and a memory and current batch of
+    # their own; what a processor holds that cannot or must not be copied (a delete-mode
+    # processor's SQS clients) is shared by a deep copy.
+    _shared_on_copy: ClassVar[frozenset[str]] = frozenset()
+    _own_state = ("_memo", "_batch_var")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._own_state}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_memo"] = _Memo()
+        self.__dict__["_batch_var"] = ContextVar("aiobatch_batch", default=None)
+
     def __copy__(self) -> Self:
-        """A copy with the same settings, and a memory and current batch of its own."""
         twin = type(self).__new__(type(self))
-        twin.__dict__.update(self.__dict__)
-        twin.__dict__["_memo"] = _Memo()
-        twin.__dict__["_batch_var"] = ContextVar("aiobatch_batch", default=None)
+        twin.__setstate__(self.__getstate__())
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        copied = self.__copy__()
-        memo[id(self)] = copied
-        for name, value in self.__dict__.items():
-            if name not in ("_memo", "_batch_var"):
-                copied.__dict__[name] = copy.deepcopy(value, memo)
-        return copied
+        twin = type(self).__new__(type(self))
+        memo[id(self)] = twin
+        shared = self._shared_on_copy
+        twin.__setstate__(
+            {
+                name: value if name in shared else copy.deepcopy(value, memo)
+                for name, value in self.__getstate__().items()
+            }
+        )
+        return twin
 
     # -- the batch of the caller's run, and its Powertools-style attributes --
 
@@ -530,8 +553,8 @@ class _Processor:
         method = getattr(type(self), name)
         if method is _NO_HOOK:
             return None
-        # Only a function of loop_free's has a body (a mock would make one up).
-        body = method.__dict__.get("_aiobatch_body") if type(method) is FunctionType else None
+        # Only a hook loop_free made has a body: not a wrapper of one, nor a mock.
+        body = _LOOP_FREE.get(method) if type(method) is FunctionType else None
         bound: Callable[[], Any] = (
             getattr(self, name) if body is None else body.__get__(self, type(self))
         )
@@ -907,6 +930,16 @@ class _Processor:
         def outcome(record: Any, result: Any) -> RecordResult:
             exc = handler_failures.pop(id(record), None)
             said = result[0] if isinstance(result, tuple) and result else None
+            if said == "success" and len(result) > 1 and isawaitable(result[1]):
+                # A plain _process_record that called an async handler without awaiting
+                # it: the handler never ran.
+                _close(result[1])
+                batch.forget_success(record)
+                raise TypeError(
+                    "_process_record reported a success whose result is an awaitable it "
+                    "never awaited (an async record handler called from a plain "
+                    "_process_record): the handler did not run"
+                )
             if said == "success" or (said is None and exc is None):
                 return result if said is not None else ("success", None, record)
             if exc is None:

@@ -295,3 +295,52 @@ def test_stop_and_thread_settings_set_after_the_first_batch_apply_to_the_next() 
     response = process_partial_response(fifo_event, handler, fifo)
     assert ran == ["bad", "ok"]  # another group goes on
     assert len(response["batchItemFailures"]) == 1
+
+
+def test_a_wrapped_or_autospecced_hook_is_called_once_on_every_path() -> None:
+    import functools
+
+    calls: list[str] = []
+    original = BatchProcessor._clean
+
+    @functools.wraps(original)
+    def counting(self: Any) -> Any:
+        calls.append("clean")
+        return original(self)
+
+    event = testing.sqs_event(EVENT_BODIES)
+    bad = event["Records"][1]["messageId"]
+    for handler in (fails_on_bad, fails_on_bad_async):
+        with mock.patch.object(BatchProcessor, "_clean", counting):
+            response = process_partial_response(event, handler, BatchProcessor(EventType.SQS))
+        assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
+        with mock.patch.object(BatchProcessor, "_prepare", autospec=True) as spied:
+            process_partial_response(event, handler, BatchProcessor(EventType.SQS))
+        assert spied.call_count == 1
+    assert calls == ["clean", "clean"]
+
+
+class _AwaitsNothing(BatchProcessor):
+    def _process_record(self, record: Any) -> Any:
+        return self.success_handler(record, self.handler(record))  # an async handler's
+
+
+def test_an_async_handler_a_plain_process_record_never_awaits_fails_its_record() -> None:
+    event = testing.sqs_event(["a", "b"])
+    processor = _AwaitsNothing(EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event, fails_on_bad_async, processor)
+    assert len(response["batchItemFailures"]) == 2
+    assert processor.success_messages == []
+    assert [type(exc[1]) for exc in processor.exceptions] == [TypeError, TypeError]
+
+
+def test_processors_copy_and_pickle_after_running_threads() -> None:
+    import pickle
+
+    processor = BatchProcessor(EventType.SQS, use_threads=True)
+    event = testing.sqs_event(EVENT_BODIES)
+    process_partial_response(event, fails_on_bad, processor)
+    for twin in (copy.deepcopy(processor), pickle.loads(pickle.dumps(processor))):
+        assert twin.batch is None  # a batch of its own, none yet
+        response = process_partial_response(event, fails_on_bad, twin)
+        assert response == processor.response()
