@@ -14,6 +14,7 @@ from ._types import (
     PartialItemFailure,
     PartialItemFailureResponse,
     RecordHandler,
+    RecordResult,
 )
 
 T = TypeVar("T")
@@ -40,6 +41,18 @@ class AsyncBatchProcessor(BatchProcessor):
     Every processor here takes async and sync handlers alike; this class exists so
     that code written for Powertools runs after changing only the import.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Powertools' per-record hook of this class is `_async_process_record`: a
+        # subclass written for Powertools overrides that one.
+        if "_async_process_record" in cls.__dict__ and "_process_record" not in cls.__dict__:
+            cls._process_record = cls.__dict__["_async_process_record"]  # type: ignore[method-assign]
+
+    async def _async_process_record(self, record: Any) -> RecordResult:
+        """Powertools' name for the per-record step (an override may call it through
+        ``super()``)."""
+        return await BatchProcessor._process_record(self, record)
 
     def async_process(self) -> list[Any]:
         """Powertools' name: run the records from sync code (``process()``)."""

@@ -14,6 +14,7 @@ import pytest
 
 from aiobatch import (
     AsyncBasePartialProcessor,
+    AsyncBatchProcessor,
     BatchProcessor,
     EventType,
     InvalidEventError,
@@ -21,6 +22,7 @@ from aiobatch import (
     SQSBatchProcessingError,
     SqsFifoPartialProcessor,
     SQSRecord,
+    async_process_partial_response,
     process_partial_response,
     testing,
 )
@@ -344,3 +346,21 @@ def test_processors_copy_and_pickle_after_running_threads() -> None:
         assert twin.batch is None  # a batch of its own, none yet
         response = process_partial_response(event, fails_on_bad, twin)
         assert response == processor.response()
+
+
+class _PowertoolsAsyncStep(AsyncBatchProcessor):
+    """Written for Powertools: its per-record hook of this class."""
+
+    async def _async_process_record(self, record: Any) -> Any:
+        if record["body"] == "invalid":
+            return self.failure_handler(record, ValueError("schema"))
+        return await super()._async_process_record(record)
+
+
+def test_a_powertools_async_process_record_override_runs_each_record() -> None:
+    event = testing.sqs_event(["ok", "invalid", "bad"])
+    ids = [record["messageId"] for record in event["Records"]]
+    response = async_process_partial_response(
+        event, fails_on_bad_async, _PowertoolsAsyncStep(EventType.SQS)
+    )
+    assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in ids[1:]]}
