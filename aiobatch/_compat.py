@@ -68,7 +68,7 @@ def async_process_partial_response(
     """Powertools' name and convention: a plain call that runs async handlers.
 
     The same as :func:`process_partial_response`: every aiobatch processor runs async
-    and sync handlers alike, on one process-wide event loop. Inside a running event
+    and sync handlers alike, on an event loop per thread. Inside a running event
     loop, ``await aprocess_partial_response(...)`` instead.
     """
     return process_partial_response(event, record_handler, processor, context)

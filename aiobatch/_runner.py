@@ -1,23 +1,28 @@
 """The one bridge from sync code to the async engine.
 
-It keeps a single event loop per process (an ``asyncio.Runner`` held here), so that SQS
+It keeps an event loop per thread (an ``asyncio.Runner`` held here), so that SQS
 clients and their connection pools made during one Lambda invocation survive into the
-next warm one. ``asyncio.run`` per call would throw them away every time.
+next warm one, and so that several threads (a worker's pool running ``def`` handlers
+at once) can each use the sync facade. ``asyncio.run`` per call would throw the clients
+away every time. A thread's loop and its clients close when the thread ends, or at
+process exit.
 
 A run that needs no event loop at all (a plain ``def`` handler run inline, no SQS
 call, no per-record timeout) skips it: :func:`run_inline` drives the same lifecycle
 coroutine itself, in the caller's thread and context, which costs a few microseconds
 where entering the loop costs some 20. Should such a run still meet an awaitable of a
 user's (a plain function that returned a coroutine, an ``async`` hook), it hands it to
-:func:`run_inline` as a :class:`Detour`, which runs it on the process-wide loop.
+:func:`run_inline` as a :class:`Detour`, which runs it on the thread's loop.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import sys
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -33,28 +38,51 @@ else:
 P = ParamSpec("P")
 T = TypeVar("T")
 
+_local = threading.local()
 _lock = threading.Lock()
-_busy = threading.Lock()  # the loop runs one call at a time
-_runner: asyncio.Runner | None = None
+_open: weakref.WeakSet[asyncio.Runner] = weakref.WeakSet()  # closed at exit if still open
+_exit_registered = False
+
+
+class _ThreadLoop:
+    """A thread's runner, closed when the thread ends (its thread-local storage is
+    dropped) or at exit. Closing shuts down the async generators on its loop, which is
+    how cached clients get closed: no "Unclosed client session"."""
+
+    __slots__ = ("runner",)
+
+    def __init__(self) -> None:
+        global _exit_registered
+        self.runner = asyncio.Runner()
+        with _lock:
+            if not _exit_registered:
+                atexit.register(_close_all)
+                _exit_registered = True
+            _open.add(self.runner)
+
+    def __del__(self) -> None:
+        _close(self.runner)
 
 
 def _get_runner() -> asyncio.Runner:
-    global _runner
-    with _lock:
-        if _runner is None:
-            _runner = asyncio.Runner()
-            # Closing the runner shuts down async generators on its loop, which is how
-            # cached clients get closed (see _sqs_delete): no "Unclosed client session".
-            atexit.register(_close)
-        return _runner
+    held: _ThreadLoop | None = getattr(_local, "loop", None)
+    if held is None:
+        held = _local.loop = _ThreadLoop()
+    return held.runner
 
 
-def _close() -> None:
-    global _runner
-    with _lock:
-        runner, _runner = _runner, None
-    if runner is not None:
+def _close(runner: asyncio.Runner) -> None:
+    # RuntimeError: its loop is running (a daemon thread's, at exit): leave it.
+    with contextlib.suppress(RuntimeError):
         runner.close()
+
+
+def _close_all() -> None:
+    with _lock:
+        runners = list(_open)
+        _open.clear()
+    for runner in runners:
+        _close(runner)
 
 
 def refuse_in_loop(alternative: str) -> None:
@@ -76,27 +104,18 @@ def run_sync(
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    """Run ``fn(*args, **kwargs)`` to completion on the process-wide loop.
+    """Run ``fn(*args, **kwargs)`` to completion on the calling thread's loop.
 
     Takes a function rather than a coroutine so that a refused call creates no coroutine
     (and so no "coroutine was never awaited" warning). ``alternative`` names the async
     API to point the user to.
     """
     refuse_in_loop(alternative)
-    if not _busy.acquire(blocking=False):
-        raise SyncInAsyncError(
-            "aiobatch's sync API is already running in another thread: its process-wide "
-            "event loop runs one call at a time. Call it from one thread, or use the "
-            f"async API: {alternative}."
-        )
-    try:
-        return _on_the_loop(partial(fn, *args, **kwargs))
-    finally:
-        _busy.release()
+    return _on_the_loop(partial(fn, *args, **kwargs))
 
 
 def _on_the_loop(fn: Callable[[], Awaitable[T]]) -> T:
-    """Run ``fn()`` on the process-wide loop; the caller holds ``_busy``."""
+    """Run ``fn()`` on the thread's loop."""
     runner = _get_runner()
 
     async def main() -> T:
@@ -110,25 +129,14 @@ def _on_the_loop(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 def detour(awaitable: Awaitable[T]) -> T:
-    """Run an awaitable of a run without a loop: on the process-wide loop, or, when
-    another thread has that one, on a loop of its own. Never wait for the other
-    thread: it may be waiting for this one (a handler in ``use_threads``), and the
-    batch's deadline would not wait."""
-    if _busy.acquire(blocking=False):
-        try:
-            return _on_the_loop(partial(_same, awaitable))
-        finally:
-            _busy.release()
-    return asyncio.run(_awaited(awaitable))
-
-
-async def _awaited(awaitable: Awaitable[T]) -> T:
-    return await awaitable
+    """Run an awaitable of a run without a loop on the thread's loop (which is not
+    running: a run without a loop never starts in a running one)."""
+    return _on_the_loop(partial(_same, awaitable))
 
 
 class Detour:
     """An awaitable that a run driven by :func:`run_inline` cannot await itself:
-    ``await Detour(awaitable)`` runs it to completion on the process-wide loop."""
+    ``await Detour(awaitable)`` runs it to completion on the thread's loop."""
 
     __slots__ = ("awaitable",)
 

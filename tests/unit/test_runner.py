@@ -62,12 +62,14 @@ async def test_sync_call_inside_a_running_loop_points_to_the_async_api() -> None
         )
 
 
-def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
+def test_threads_run_batches_that_need_a_loop_at_once_each_on_its_own() -> None:
     inside = threading.Event()
     release = threading.Event()
     outcome: dict[str, Any] = {}
+    loops: dict[str, Any] = {}
 
     async def slow(record: SQSRecord) -> None:
+        loops["first"] = asyncio.get_running_loop()
         inside.set()
         await asyncio.to_thread(release.wait, 10)
 
@@ -75,30 +77,41 @@ def test_sync_facade_in_another_thread_while_busy_is_a_clear_error() -> None:
         outcome["first"] = process_partial_response(
             events.sqs_event(1), slow, BatchProcessor(EventType.SQS)
         )
+        process_partial_response(events.sqs_event(1), note("first again"), processor)
 
     async def record_it(record: SQSRecord) -> None:
+        loops["second"] = asyncio.get_running_loop()
         ran.append(record)
+
+    def note(name: str) -> Any:
+        async def handler(record: SQSRecord) -> None:
+            loops[name] = asyncio.get_running_loop()
+
+        return handler
+
+    processor = BatchProcessor(EventType.SQS)
 
     thread = threading.Thread(target=first)
     thread.start()
+    ran: list[Any] = []
     try:
         assert inside.wait(10)
-        ran: list[Any] = []
-        with pytest.raises(SyncInAsyncError, match="another thread"):
-            process_partial_response(events.sqs_event(1), record_it, BatchProcessor(EventType.SQS))
-        assert ran == []
-        # A plain handler needs no event loop, so it need not wait for the busy one.
-        plain: list[Any] = []
         event = events.sqs_event(2)
-        response = process_partial_response(event, plain.append, BatchProcessor(EventType.SQS))
-        assert response == {"batchItemFailures": []}
-        assert [record.message_id for record in plain] == [
+        response = process_partial_response(event, record_it, BatchProcessor(EventType.SQS))
+        assert response == {"batchItemFailures": []}  # while the first thread's waits
+        assert [record.message_id for record in ran] == [
             record["messageId"] for record in event["Records"]
         ]
     finally:
         release.set()
         thread.join(10)
     assert outcome["first"] == {"batchItemFailures": []}
+    assert loops["first"] is not loops["second"]
+    assert loops["first again"] is loops["first"]  # a thread keeps its loop
+    process_partial_response(events.sqs_event(1), note("second again"), processor)
+    assert loops["second again"] is loops["second"]
+    assert loops["first"].is_closed()  # closed with its thread
+    assert not loops["second"].is_closed()
 
 
 @pytest.mark.parametrize("escape", [SystemExit, KeyboardInterrupt])
