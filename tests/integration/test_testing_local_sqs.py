@@ -306,3 +306,34 @@ def test_concurrent_deletes_all_take_effect(standard: LocalQueue, sqs: LocalSQS)
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
     }
+
+
+@pytest.mark.parametrize("kind", ["standard", "fifo"])
+def test_powertools_parser_model_accepts_the_events_built_from_received_messages(
+    sqs: LocalSQS, kind: str
+) -> None:
+    # The shape `aiobatch run` will hand to handlers: Powertools' own pydantic model of
+    # Lambda's SQS event must take it as Lambda's.
+    from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+    queue = sqs.create_queue(fifo=kind == "fifo")
+    ids = queue.send(
+        ["plain", {"n": 1}],
+        message_group_id="g" if kind == "fifo" else None,
+        message_attributes={"kind": "text", "count": 3, "blob": b"\x00\x01"},
+    )
+    event = queue.receive_event(10)
+    parsed = SqsModel.model_validate(event)
+    assert [record.messageId for record in parsed.Records] == ids
+    record = parsed.Records[0]
+    assert record.body == "plain"
+    assert record.eventSource == "aws:sqs"
+    assert record.eventSourceARN == queue.arn
+    assert record.attributes.ApproximateReceiveCount == "1"
+    assert set(record.messageAttributes) == {"kind", "count", "blob"}
+    assert record.messageAttributes["kind"].stringValue == "text"
+    assert record.messageAttributes["blob"].binaryValue is not None
+    if kind == "fifo":
+        assert record.attributes.MessageGroupId == "g"
+        assert record.attributes.SequenceNumber
+        assert record.attributes.MessageDeduplicationId
