@@ -292,6 +292,17 @@ class Run(Generic[R, T]):
             return False
         return True
 
+    def parts(
+        self,
+    ) -> tuple[
+        Callable[[R], Any],
+        Callable[[int, R, Any], T] | None,
+        Callable[[int, R, Exception], T],
+        list[T],
+    ]:
+        """What a worker's loop reads at every item, to keep in its locals."""
+        return self.step, self.on_success, self.on_error, self.results
+
     def inline_items(self, work: Iterator[tuple[int, R]]) -> tuple[int, R, Awaitable[Any]] | None:
         """The hot path for plain functions (one worker, no per-item timeout, no order,
         no stopping on a failure), whoever drives it: :meth:`fast_worker` on a loop, or
@@ -299,12 +310,7 @@ class Run(Generic[R, T]):
         an awaitable (a plain function that returned a coroutine), and returns that
         item's index, the item and the awaitable: the driver awaits it, gives its
         outcome to :meth:`settle_awaited` and calls again to go on. ``None``: done."""
-        step, on_success, on_error, results = (
-            self.step,
-            self.on_success,
-            self.on_error,
-            self.results,
-        )
+        step, on_success, on_error, results = self.parts()
         keep = on_success is None  # the value is the result
         deadline = self.plan.deadline
         if deadline is not None and self.loop is not None:  # on the clock loop.time uses
@@ -386,12 +392,7 @@ class Run(Generic[R, T]):
                     self.settle_awaited(index, item, value, None)
                 pending = self.inline_items(work)
             return
-        step, on_success, on_error, results = (
-            self.step,
-            self.on_success,
-            self.on_error,
-            self.results,
-        )
+        step, on_success, on_error, results = self.parts()
         keep = on_success is None  # the value is the result
         last = len(self.items) - 1
         # Others may stop the run or need a worker more only with several workers.

@@ -200,13 +200,8 @@ _NO_HOOK = loop_free(_nothing)
 
 
 def _is_loop_free(method: Any) -> bool:
-    """Whether ``method`` is a hook a run without an event loop may call: one of
-    aiobatch's own, or any plain (not ``async``) function."""
-    try:
-        if method in _LOOP_FREE:
-            return True
-    except TypeError:  # unhashable
-        pass
+    """Whether ``method`` is a hook a run without an event loop may call: any plain
+    (not ``async``) function, aiobatch's own ``loop_free`` hooks included."""
     return not _is_async_hook(method)
 
 
@@ -251,8 +246,8 @@ _HOOK_NAMES = ("_prepare", "_clean", "_process_record", "success_handler", "fail
 class _Lane:
     """What a processor decides once per record handler, not per batch: how its
     batches run. Made again when the handler changes, when any attribute of the
-    processor is set or deleted, or when its class or what the class takes from its
-    bases (``_CLASS_KEY``) changes: a processor's next batch takes the same decisions
+    processor is set or deleted, or when its class or one of the hooks it takes from its
+    bases (``_HOOK_NAMES``) changes: a processor's next batch takes the same decisions
     as a fresh processor's would."""
 
     __slots__ = (
@@ -277,11 +272,16 @@ class _Lane:
     )
 
     def __init__(
-        self, handler: Any, generation: int, class_key: tuple[Any, ...], event_name: str | None
+        self,
+        handler: Any,
+        generation: int,
+        cls: type,
+        class_key: tuple[Any, ...],
+        event_name: str | None,
     ) -> None:
         self.handler = handler
         self.generation = generation  # the processor's, when this lane was made
-        self.cls: type | None = None  # the processor's class (set by _make_lane)
+        self.cls = cls  # the processor's class, and its hooks (see _HOOK_NAMES)
         self.class_key = class_key
         self.event_name = event_name
         self.view: Callable[[Any], Any] | None = None
@@ -533,8 +533,14 @@ class _Processor:
     ) -> _Lane:
         """Check ``handler`` and decide how its batches run."""
         source = self.source
-        lane = _Lane(handler, generation, class_key, None if source is None else source.event_name)
-        lane.cls, lane.view = type(self), self._view()
+        lane = _Lane(
+            handler,
+            generation,
+            type(self),
+            class_key,
+            None if source is None else source.event_name,
+        )
+        lane.view = self._view()
         self._check_handler(lane)
         # A processor with something to run after _clean (delete mode) needs the loop.
         lane.loop_free = type(self)._after_clean is _Processor._after_clean and self._inline_ok(
@@ -600,12 +606,17 @@ class _Processor:
             self._finish_direct(batch)
         return batch
 
-    def _begin_start(self, batch: Batch) -> None:
-        if batch.state is not _SET_UP:
-            raise _misuse("start", batch.state)
+    def _advance(self, batch: Batch, step: str, expected: BatchState, to: BatchState) -> None:
+        """Move ``batch`` on to the state ``to`` of lifecycle step ``step``, from the one
+        that step expects, as the caller's current batch."""
+        if batch.state is not expected:
+            raise _misuse(step, batch.state)
         if self._batch_var.get() is not batch:  # a set costs 0.3 us; mostly it is set
             self._batch_var.set(batch)
-        batch.state = _STARTED
+        batch.state = to
+
+    def _begin_start(self, batch: Batch) -> None:
+        self._advance(batch, "start", _SET_UP, _STARTED)
         batch.started_at = time.perf_counter()
 
     async def _start(self, batch: Batch) -> None:
@@ -635,11 +646,7 @@ class _Processor:
             raise
 
     def _begin_process(self, batch: Batch) -> float:
-        if batch.state is not _STARTED:
-            raise _misuse("process", batch.state)
-        if self._batch_var.get() is not batch:  # a set costs 0.3 us; mostly it is set
-            self._batch_var.set(batch)
-        batch.state = _PROCESSING
+        self._advance(batch, "process", _STARTED, _PROCESSING)
         return time.perf_counter()
 
     def _end_process(self, batch: Batch, began: float) -> None:
@@ -719,9 +726,7 @@ class _Processor:
 
     def _fire_direct(self, name: str, hook: Callable[[Any], Any], argument: Any) -> None:
         try:
-            value = hook(argument)
-            if isawaitable(value):
-                detour(value)
+            _finish_plain(hook(argument))
         except Exception as exc:
             self._hook_failed(name, exc)
 
