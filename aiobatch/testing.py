@@ -29,6 +29,8 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 from ._fake_sqs import FakeSQS
+from ._sqs.events import b64 as _b64
+from ._sqs.events import lambda_record
 
 __all__ = [
     "DEFAULT_FIFO_QUEUE_ARN",
@@ -181,10 +183,6 @@ def _number_text(value: int | float | Decimal) -> str:
     if not value.is_finite():
         raise ValueError("NaN and infinite numbers cannot be sent to AWS")
     return str(value)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 # --- SQS --------------------------------------------------------------------------------
@@ -357,42 +355,8 @@ def event_from_messages(
     ``queue_arn`` unless given.
     """
     arn_region, _ = _arn_parts(queue_arn, "sqs")
-    records = []
-    for message in messages:
-        body = str(message["Body"])
-        attributes: dict[str, Any] = {}
-        for name, value in (message.get("MessageAttributes") or {}).items():
-            attribute: dict[str, Any] = {}
-            if "StringValue" in value:
-                attribute["stringValue"] = value["StringValue"]
-            if "BinaryValue" in value:
-                attribute["binaryValue"] = _b64(bytes(value["BinaryValue"]))
-            attribute["stringListValues"] = list(value.get("StringListValues", []))
-            attribute["binaryListValues"] = [
-                _b64(bytes(item)) for item in value.get("BinaryListValues", [])
-            ]
-            attribute["dataType"] = value["DataType"]
-            attributes[name] = attribute
-        record: dict[str, Any] = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": body,
-            "attributes": {
-                name: str(value) for name, value in (message.get("Attributes") or {}).items()
-            },
-            "messageAttributes": attributes,
-            "md5OfBody": message.get("MD5OfBody")
-            or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-        }
-        if message.get("MD5OfMessageAttributes"):
-            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-        record |= {
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": region if region is not None else arn_region,
-        }
-        records.append(record)
-    return {"Records": records}
+    region = region if region is not None else arn_region
+    return {"Records": [lambda_record(message, queue_arn, region) for message in messages]}
 
 
 # --- Kinesis ----------------------------------------------------------------------------
