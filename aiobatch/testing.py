@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import itertools
 import json
+import logging
 import math
 import os
 import struct
@@ -802,29 +803,63 @@ class LocalQueue:
         return f"LocalQueue(name={self.name!r}, url={self.url!r})"
 
 
-_moto_delete_lock = threading.Lock()
+_moto_lock = threading.Lock()
+_moto_receiving = threading.local()
 
 
-def _serialise_moto_deletes() -> None:
-    """Make moto's deletes of one process take turns (once per process).
+def _serialise_moto() -> None:
+    """Make moto's deletes and receives of one process take turns (once per process).
 
-    moto's ``Queue.delete_message`` rebuilds the queue's message list from a copy and
-    stores it back, without a lock: deletes that its server threads handle at once can
-    undo each other, and a message reported deleted comes back. Real SQS does not lose
-    deletes, so neither may the SQS a test runs against.
+    moto's server handles requests on threads, and its SQS model has no lock around
+    them. ``Queue.delete_message`` rebuilds the queue's message list from a copy and
+    stores it back, so deletes handled at once can undo each other and a message
+    reported deleted comes back. ``receive_message`` scans and marks messages unlocked,
+    so receives at once can deliver one message twice, or both move it to the
+    dead-letter queue and fail. Real SQS does none of this, so neither may the SQS a
+    test runs against. A receive waiting for messages (long polling) lets others run.
     """
-    queue_class = importlib.import_module("moto.sqs.models").Queue
+    models = importlib.import_module("moto.sqs.models")
+    queue_class, backend_class = models.Queue, models.SQSBackend
     delete = queue_class.delete_message
     if getattr(delete, "_aiobatch_serialised", False):
         return
+    receive = backend_class.receive_message
+    wait = queue_class.wait_for_messages
 
     @functools.wraps(delete)
     def delete_message(self: Any, receipt_handle: str) -> None:
-        with _moto_delete_lock:
+        if getattr(_moto_receiving, "held", False):  # called from a locked receive
             delete(self, receipt_handle)
+            return
+        with _moto_lock:
+            delete(self, receipt_handle)
+
+    @functools.wraps(receive)
+    def receive_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _moto_lock:
+            _moto_receiving.held = True
+            try:
+                return receive(self, *args, **kwargs)
+            finally:
+                _moto_receiving.held = False
+
+    @functools.wraps(wait)
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        if not getattr(_moto_receiving, "held", False):
+            wait(self, timeout)
+            return
+        _moto_receiving.held = False
+        _moto_lock.release()
+        try:
+            wait(self, timeout)
+        finally:
+            _moto_lock.acquire()
+            _moto_receiving.held = True
 
     delete_message._aiobatch_serialised = True  # type: ignore[attr-defined]
     queue_class.delete_message = delete_message
+    backend_class.receive_message = receive_message
+    queue_class.wait_for_messages = wait_for_messages
 
 
 class LocalSQS:
@@ -845,7 +880,7 @@ class LocalSQS:
     :meth:`stop` deletes the queues this instance made.
     """
 
-    def __init__(self, *, region: str = _REGION) -> None:
+    def __init__(self, *, region: str = _REGION, port: int = 0) -> None:
         try:
             self._moto_server = importlib.import_module("moto.server")
             self._boto3 = importlib.import_module("boto3")
@@ -853,6 +888,7 @@ class LocalSQS:
         except ImportError as error:
             raise ImportError(_INSTALL_HINT) from error
         self.region = region
+        self.port = port
         self._server: Any = None
         self._client: Any = None
         self._endpoint_url: str | None = None
@@ -862,8 +898,14 @@ class LocalSQS:
         """Start the server on a free port of 127.0.0.1; returns this object."""
         if self._server is not None:
             raise RuntimeError("this LocalSQS is already started")
-        _serialise_moto_deletes()
-        server = self._moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        _serialise_moto()
+        # moto's server logs every request through werkzeug: keep that out of the way.
+        werkzeug = logging.getLogger("werkzeug")
+        if werkzeug.level == logging.NOTSET:
+            werkzeug.setLevel(logging.ERROR)
+        server = self._moto_server.ThreadedMotoServer(
+            ip_address="127.0.0.1", port=self.port, verbose=False
+        )
         server.start()
         host, port = server.get_host_and_port()
         self._server = server

@@ -109,9 +109,12 @@ class SQSClients:
     :meth:`aclose` closes the running loop's clients earlier, for long-running use.
     """
 
-    def __init__(self, session: Any = None, config: Any = None) -> None:
+    def __init__(
+        self, session: Any = None, config: Any = None, *, endpoint_url: str | None = None
+    ) -> None:
         self._session = session
         self._user_config = config
+        self._endpoint_url = endpoint_url
         self._config: Any = None
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
             weakref.WeakKeyDictionary()
@@ -163,7 +166,9 @@ class SQSClients:
         config = self._get_config()
         if _app_id_configured(session):
             config = default_config(self._user_config, fixed_user_agent=False)
-        client = await session.client("sqs", region_name=region, config=config).__aenter__()
+        client = await session.client(
+            "sqs", region_name=region, endpoint_url=self._endpoint_url, config=config
+        ).__aenter__()
         self.created += 1
         return client
 

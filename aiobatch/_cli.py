@@ -1,0 +1,673 @@
+"""The ``aiobatch`` command: ``run`` a Lambda SQS handler against a queue, ``send``
+messages, and a ``demo``.
+
+Exit codes:
+
+- 0: the worker stopped as asked (a signal, or ``--until-empty`` found the queue empty)
+  after draining; ``send`` sent everything.
+- 1: the worker stopped on an error while running (the queue was deleted, access was
+  revoked), after draining what was in flight.
+- 2: bad usage, or a check before anything was received failed (the handler does not
+  import, the queue does not exist, no credentials, the endpoint is unreachable).
+- 128 + the signal's number (130 for SIGINT, 143 for SIGTERM): a second signal ended the
+  worker at once, without draining.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import importlib
+import json
+import math
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from ._version import __version__
+from ._worker import (
+    Invocation,
+    QueueInfo,
+    StartupError,
+    Stats,
+    Worker,
+    WorkerOptions,
+    describe_startup_error,
+    region_of_url,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+LOCAL_PORT = 9324
+LOCAL_QUEUE = "aiobatch-local"
+LOCAL_REGION = "us-east-1"
+
+
+class UsageError(Exception):
+    """Bad input: one line, exit 2."""
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+class ConsoleReporter:
+    """What ``aiobatch run`` prints on standard error.
+
+    On a terminal, a progress line redrawn in place; otherwise plain, timestamped log
+    lines (a progress line every ``interval`` seconds); with ``json``, one JSON object a
+    line. Never any record data: ids, counts and exception types only.
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        json_lines: bool = False,
+        verbose: bool = False,
+        interval: float | None = None,
+        live: bool | None = None,
+    ) -> None:
+        self.stream = stream
+        self.json = json_lines
+        self.verbose = verbose
+        self.live = (not json_lines and stream.isatty()) if live is None else live
+        self.interval = interval if interval is not None else (0.5 if self.live else 10.0)
+        self._drawn = False
+        self._last_reported = -1
+
+    def _emit(self, level: str, event: str, text: str, **fields: Any) -> None:
+        if self.json:
+            line = json.dumps(
+                {"time": _now(), "level": level, "event": event, "message": text, **fields}
+            )
+        else:
+            line = f"{_now()} {level.upper():<7} {text}"
+        self._clear()
+        print(line, file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self._drawn:
+            print("\r\x1b[2K", end="", file=self.stream, flush=True)
+            self._drawn = False
+
+    def started(self, queue: QueueInfo, options: WorkerOptions) -> None:
+        kind = "FIFO queue" if queue.fifo else "queue"
+        redrive = (
+            f", dead-letter queue after {queue.max_receive_count} receives"
+            if queue.dead_letter_arn
+            else ", no dead-letter queue"
+        )
+        self._emit(
+            "info",
+            "started",
+            f"receiving from {kind} {queue.url} (visibility timeout {queue.visibility_timeout} s"
+            f"{redrive}): batch size {options.batch_size}, batching window "
+            f"{options.batching_window:g} s, concurrency {options.concurrency}, timeout "
+            f"{options.timeout:g} s",
+            queue_url=queue.url,
+            queue_arn=queue.arn,
+            fifo=queue.fifo,
+            batch_size=options.batch_size,
+            batching_window=options.batching_window,
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+        )
+
+    def invoked(self, invocation: Invocation, stats: Stats) -> None:
+        fields = {
+            "request_id": invocation.request_id,
+            "records": invocation.records,
+            "failed": invocation.failed,
+            "deleted": invocation.deleted,
+            "duration_ms": round(invocation.duration * 1000, 3),
+        }
+        if invocation.problem is not None:
+            self._emit(
+                "warning",
+                "invocation_failed",
+                f"invocation {invocation.request_id}: the batch of {invocation.records} "
+                f"failed: the handler {invocation.problem}; its messages come back after "
+                "the visibility timeout",
+                problem=invocation.problem,
+                **fields,
+            )
+        elif self.verbose:
+            self._emit(
+                "info",
+                "invocation",
+                f"invocation {invocation.request_id}: {invocation.records} records, "
+                f"{invocation.failed} failed, {invocation.deleted} deleted in "
+                f"{invocation.duration * 1000:.1f} ms",
+                **fields,
+            )
+        elif self.live:
+            self.tick(stats)
+
+    def warning(self, text: str, **fields: Any) -> None:
+        self._emit("warning", "warning", text, **fields)
+
+    def info(self, text: str, **fields: Any) -> None:
+        self._emit("info", "info", text, **fields)
+
+    def progress_text(self, stats: Stats) -> str:
+        elapsed = max(1e-9, stats.elapsed())
+        return (
+            f"{stats.invocations:,} batches · {stats.received:,} records "
+            f"({_rate(stats.succeeded + stats.failed, elapsed):,.0f}/s) · "
+            f"{stats.failed:,} failed · {stats.in_flight} in flight"
+        )
+
+    def tick(self, stats: Stats) -> None:
+        if self.live:
+            print(f"\r\x1b[2K{self.progress_text(stats)}", end="", file=self.stream, flush=True)
+            self._drawn = True
+            return
+        if stats.received == self._last_reported and not stats.in_flight:
+            return  # nothing new: no line every interval while the queue is idle
+        self._last_reported = stats.received
+        self._emit("info", "progress", self.progress_text(stats), **stats.summary())
+
+    def finished(self, stats: Stats) -> None:
+        summary = stats.summary()
+        if self.json:
+            self._emit("info", "summary", "summary", **summary)
+            return
+        self._clear()
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:,.1f} ms"
+
+        lines = [
+            "Summary",
+            f"  received     {summary['received']:>10,}   (redelivered {summary['redelivered']:,})",
+            f"  succeeded    {summary['succeeded']:>10,}",
+            f"  failed       {summary['failed']:>10,}",
+            f"  deleted      {summary['deleted']:>10,}   (not deleted {summary['undeleted']:,})",
+            f"  released     {summary['released']:>10,}",
+            f"  invocations  {summary['invocations']:>10,}   ({summary['failed_invocations']:,} "
+            f"failed whole, {summary['timed_out']:,} timed out)",
+            f"  per invocation  p50 {ms(summary['invocation_p50_ms'])}, "
+            f"p99 {ms(summary['invocation_p99_ms'])}",
+            f"  elapsed      {summary['elapsed_s']:>10,.1f} s",
+        ]
+        print("\n".join(lines), file=self.stream, flush=True)
+
+
+# --- the handler ------------------------------------------------------------------------
+
+
+def load_handler(spec: str) -> Callable[[Any, Any], Any]:
+    """The function ``MODULE:FUNCTION`` (or Lambda's ``module.function``) names.
+
+    The current directory comes first on ``sys.path``, as for Lambda's task root.
+    """
+    module_name, sep, attribute = spec.partition(":")
+    if not sep:
+        module_name, _, attribute = spec.rpartition(".")
+    if not module_name or not attribute:
+        raise UsageError(
+            f"{spec!r} does not name a handler: write MODULE:FUNCTION (for example "
+            "app:lambda_handler) or Lambda's module.function"
+        )
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise UsageError(
+                f"cannot import the handler's module {module_name!r}: no such module "
+                f"(looked in {cwd} and sys.path)"
+            ) from None
+        raise UsageError(
+            f"importing {module_name!r} failed: it imports {exc.name!r}, which is not installed"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"importing {module_name!r} failed: {type(exc).__name__} raised at import"
+        ) from None
+    handler = module
+    for part in attribute.split("."):
+        try:
+            handler = getattr(handler, part)
+        except AttributeError:
+            raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    if not callable(handler):
+        raise UsageError(f"{spec} is a {type(handler).__name__}, not a function")
+    return handler
+
+
+# --- arguments --------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"aiobatch: error: {message}\n")
+
+
+def _add_queue_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--queue-url", metavar="URL", help="the SQS queue's URL")
+    where.add_argument(
+        "--local",
+        action="store_true",
+        help=f"the local SQS of 'aiobatch run --local' (127.0.0.1, queue {LOCAL_QUEUE})",
+    )
+    parser.add_argument("--region", help="AWS region (default: from the URL or environment)")
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="SQS endpoint (default: AWS's, or AWS_ENDPOINT_URL_SQS)",
+    )
+    parser.add_argument(
+        "--local-port",
+        type=int,
+        default=LOCAL_PORT,
+        metavar="PORT",
+        help=f"port of the local SQS (default {LOCAL_PORT})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="aiobatch",
+        description="Run AWS Lambda SQS batch handlers against real queues.",
+        epilog="Exit codes: 0 stopped as asked; 1 stopped on an error while running; "
+        "2 bad usage or a failed start-up check; 128+N a second signal N ended it at once.",
+    )
+    parser.add_argument("--version", action="version", version=f"aiobatch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a Lambda SQS handler against a queue, as Lambda's event source mapping does",
+        description="Receive from an SQS queue and invoke a Lambda handler with Lambda's "
+        "events, context and deletes, until stopped (SIGINT/SIGTERM drain; a second "
+        "signal exits at once).",
+    )
+    run.add_argument("handler", metavar="MODULE:FUNCTION", help="the Lambda handler")
+    _add_queue_arguments(run)
+    mapping = run.add_argument_group("event source mapping (Lambda's settings)")
+    mapping.add_argument(
+        "--batch-size", type=int, default=10, metavar="N", help="1 to 10000 (FIFO: 10); 10"
+    )
+    mapping.add_argument(
+        "--batching-window",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="MaximumBatchingWindowInSeconds, 0 to 300 (at least 1 above 10 records); 0",
+    )
+    mapping.add_argument(
+        "--concurrency", type=int, default=1, metavar="N", help="invocations at once; 1"
+    )
+    mapping.add_argument(
+        "--report-batch-item-failures",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="apply the handler's batchItemFailures (FunctionResponseTypes); on",
+    )
+    function = run.add_argument_group("function (Lambda's settings)")
+    function.add_argument(
+        "--timeout", type=float, default=3.0, metavar="SECONDS", help="function timeout; 3"
+    )
+    function.add_argument("--memory", type=int, default=128, metavar="MB", help="128")
+    function.add_argument("--function-name", metavar="NAME", help="default: the module's name")
+    worker = run.add_argument_group("worker")
+    worker.add_argument(
+        "--wait-time",
+        type=int,
+        default=20,
+        metavar="SECONDS",
+        help="long-poll wait of each receive, 0 to 20; 20",
+    )
+    worker.add_argument(
+        "--heartbeat",
+        action="store_true",
+        help="extend the visibility of a batch's messages while it runs (not Lambda's)",
+    )
+    worker.add_argument(
+        "--drain-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="on a signal, how long batches in flight may still run (default: --timeout)",
+    )
+    worker.add_argument(
+        "--until-empty",
+        action="store_true",
+        help="stop once the queue holds nothing, visible or in flight",
+    )
+    output = run.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="JSON lines on standard error")
+    output.add_argument("-v", "--verbose", action="store_true", help="a line per invocation")
+    output.add_argument(
+        "--progress-interval",
+        type=float,
+        metavar="SECONDS",
+        help="how often the progress is shown (default 0.5 on a terminal, 10 otherwise)",
+    )
+    local = run.add_argument_group("--local")
+    local.add_argument(
+        "--max-receive-count",
+        type=int,
+        default=3,
+        metavar="N",
+        help="receives before the local queue moves a message to its DLQ; 3",
+    )
+    local.add_argument(
+        "--send",
+        metavar="FILE",
+        help="send the JSON lines of FILE (- for standard input) to the local queue first",
+    )
+
+    send = commands.add_parser(
+        "send",
+        help="send messages to a queue",
+        description="Send each BODY, or each line of --file (or of standard input when "
+        "no BODY is given), as one message.",
+    )
+    send.add_argument("bodies", nargs="*", metavar="BODY")
+    _add_queue_arguments(send)
+    send.add_argument("--file", metavar="FILE", help="JSON lines, one message each (- for stdin)")
+    send.add_argument("--group-id", metavar="ID", help="MessageGroupId (FIFO queues)")
+
+    commands.add_parser(
+        "demo",
+        help="a one-minute tour: partial failures, retries, poison messages to the DLQ",
+        description="Runs a sample handler on a local SQS and shows what happens.",
+    )
+    return parser
+
+
+def options_from(args: argparse.Namespace, queue_url: str) -> WorkerOptions:
+    return WorkerOptions(
+        queue_url=queue_url,
+        batch_size=args.batch_size,
+        batching_window=args.batching_window,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        memory_limit_in_mb=args.memory,
+        function_name=args.function_name or _default_function_name(args.handler),
+        report_batch_item_failures=args.report_batch_item_failures,
+        wait_time=args.wait_time,
+        heartbeat=args.heartbeat,
+        drain_timeout=args.drain_timeout,
+        until_empty=args.until_empty,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+    )
+
+
+def _default_function_name(spec: str) -> str:
+    module = spec.partition(":")[0] if ":" in spec else spec.rpartition(".")[0]
+    return module.replace(".", "-") or "aiobatch-worker"
+
+
+# --- reading messages to send -----------------------------------------------------------
+
+
+def read_bodies(source: str, stdin: IO[str]) -> list[str]:
+    """The message bodies of a JSON lines file (``-``: standard input); blank lines are
+    skipped, and a line that is not JSON is an error naming it."""
+    if source == "-":
+        lines = stdin.read().splitlines()
+        name = "standard input"
+    else:
+        try:
+            lines = Path(source).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+        name = source
+    bodies = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except ValueError:
+            raise UsageError(f"line {number} of {name} is not JSON") from None
+        bodies.append(line)
+    return bodies
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def _local_env(port: int) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL_SQS": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+    }
+
+
+def _start_local(args: argparse.Namespace, reporter: ConsoleReporter) -> tuple[Any, str]:
+    """Start the embedded SQS with its queue and DLQ; point this process's SDKs at it."""
+    try:
+        from .testing import LocalSQS
+    except ImportError as exc:  # pragma: no cover - testing imports nothing optional
+        raise UsageError(str(exc)) from None
+    visibility = max(1, math.ceil(args.timeout))
+    try:
+        local = LocalSQS(region=LOCAL_REGION, port=args.local_port)
+    except ImportError:
+        raise UsageError(
+            "--local needs moto's server and boto3: pip install 'aiobatch[local]'"
+        ) from None
+    try:
+        local.start()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot start the local SQS on 127.0.0.1:{args.local_port} ({exc.strerror}): "
+            "pass another --local-port"
+        ) from None
+    queue = local.create_queue(
+        LOCAL_QUEUE,
+        dead_letter_queue=True,
+        max_receive_count=args.max_receive_count,
+        visibility_timeout=visibility,
+    )
+    os.environ.update(local.env())
+    reporter.info(
+        f"local SQS on {local.endpoint_url}: queue {queue.name} (visibility timeout "
+        f"{visibility} s), dead-letter queue {LOCAL_QUEUE}-dlq after "
+        f"{args.max_receive_count} receives. Send messages with: aiobatch send --local "
+        '\'{"hello": "world"}\'',
+        endpoint_url=local.endpoint_url,
+        queue_url=queue.url,
+    )
+    if args.send:
+        bodies = read_bodies(args.send, sys.stdin)
+        queue.send(bodies)
+        reporter.info(f"sent {len(bodies)} message(s) from {args.send}")
+    return local, queue.url
+
+
+def _reporter(args: argparse.Namespace) -> ConsoleReporter:
+    return ConsoleReporter(
+        sys.stderr,
+        json_lines=args.json,
+        verbose=args.verbose,
+        interval=args.progress_interval,
+    )
+
+
+def command_run(args: argparse.Namespace) -> int:
+    reporter = _reporter(args)
+    local = None
+    try:
+        if args.local:
+            local, queue_url = _start_local(args, reporter)
+        else:
+            queue_url = args.queue_url
+        options = options_from(args, queue_url)
+        problems = options.problems()
+        if problems:
+            raise UsageError("; ".join(problems))
+        handler = load_handler(args.handler)
+        worker = Worker(handler, options, reporter=reporter)
+        return asyncio.run(_run_worker(worker))
+    finally:
+        if local is not None:
+            local.stop()
+
+
+async def _run_worker(worker: Worker) -> int:
+    try:
+        await worker.check()
+    except StartupError as exc:
+        raise UsageError(str(exc)) from None
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    received: list[int] = []
+
+    def on_signal(number: int) -> None:
+        if received:
+            worker.reporter.warning(
+                f"second signal ({signal.Signals(number).name}): exiting now, without "
+                "draining; messages in flight come back after the visibility timeout"
+            )
+            os._exit(128 + number)
+        received.append(number)
+        worker.reporter.info(
+            f"{signal.Signals(number).name}: stopping; batches in flight may finish "
+            "(a second signal exits at once)"
+        )
+        worker.stop()
+
+    installed = []
+    for number in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, on_signal, number)
+            installed.append(number)
+    try:
+        await worker.run()
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)
+    if worker.error is not None:
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def command_send(args: argparse.Namespace) -> int:
+    if args.bodies and args.file:
+        raise UsageError("give message bodies as arguments or with --file, not both")
+    bodies = list(args.bodies) if args.bodies else read_bodies(args.file or "-", sys.stdin)
+    if not bodies:
+        raise UsageError("nothing to send: give message bodies, --file, or lines on stdin")
+    return asyncio.run(_send(args, bodies))
+
+
+async def _send(args: argparse.Namespace, bodies: Sequence[str]) -> int:
+    import aioboto3
+
+    if args.local:
+        env = _local_env(args.local_port)
+        session = aioboto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=LOCAL_REGION,
+        )
+        endpoint = args.endpoint_url or env["AWS_ENDPOINT_URL_SQS"]
+    else:
+        session = aioboto3.Session()
+        endpoint = args.endpoint_url
+    region = args.region or _region_for(args.queue_url, session)
+    url_or_name = args.queue_url or LOCAL_QUEUE
+    from botocore.config import Config
+
+    quick = Config(connect_timeout=5, retries={"total_max_attempts": 3})
+    try:
+        async with session.client(
+            "sqs", region_name=region, endpoint_url=endpoint, config=quick
+        ) as client:
+            if args.local:
+                url = (await client.get_queue_url(QueueName=LOCAL_QUEUE))["QueueUrl"]
+            else:
+                url = args.queue_url
+            fifo = url.endswith(".fifo")
+            if fifo and not args.group_id:
+                raise UsageError(f"{url} is a FIFO queue: pass --group-id")
+            sent = 0
+            for start in range(0, len(bodies), 10):
+                entries = []
+                for index, body in enumerate(bodies[start : start + 10]):
+                    entry: dict[str, Any] = {"Id": str(index), "MessageBody": body}
+                    if args.group_id:
+                        entry["MessageGroupId"] = args.group_id
+                        if fifo:
+                            entry["MessageDeduplicationId"] = os.urandom(16).hex()
+                    entries.append(entry)
+                response = await client.send_message_batch(QueueUrl=url, Entries=entries)
+                failed = response.get("Failed") or []
+                if failed:
+                    codes = ", ".join(sorted({str(f.get("Code")) for f in failed}))
+                    print(
+                        f"aiobatch: SQS refused {len(failed)} message(s) ({codes}); "
+                        f"{sent + len(entries) - len(failed)} sent",
+                        file=sys.stderr,
+                    )
+                    return EXIT_ERROR
+                sent += len(entries)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(describe_startup_error(exc, url_or_name, endpoint)) from None
+    print(f"sent {sent} message(s) to {url}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _region_for(url: str | None, session: Any) -> str:
+    region = (url and region_of_url(url)) or session.region_name
+    if not region:
+        raise UsageError("no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)")
+    return str(region)
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from ._demo import main as demo
+
+    return demo()
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": command_run,
+    "send": command_send,
+    "demo": command_demo,
+}
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """The ``aiobatch`` command; returns its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(None if argv is None else list(argv))
+    try:
+        return _COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"aiobatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+
+
+def entry_point() -> NoReturn:
+    sys.exit(main())

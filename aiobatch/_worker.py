@@ -1,0 +1,935 @@
+"""The ``aiobatch run`` worker: Lambda's SQS event source mapping, in one process.
+
+A worker long-polls a queue, gathers batches as the event source mapping does (batch
+size, batching window, Lambda's 6 MB payload limit), builds each event exactly as
+Lambda would, invokes the user's unchanged Lambda handler with a Lambda-like context,
+and applies its result as Lambda does: a normal return deletes the batch, except the
+``batchItemFailures`` it names; a handler that raises or overruns its timeout deletes
+nothing, and its messages come back after the queue's visibility timeout.
+
+``concurrency`` slots run at once, each receiving its own batches: async handlers on the
+worker's event loop, ``def`` handlers each on its slot's own thread, so that a handler
+using aiobatch's sync facade keeps its event loop and clients warm between invocations,
+as in a warm Lambda environment.
+
+Nothing is deleted unless the handler's result says so; every delete is checked entry by
+entry; what could not be deleted, and every message released at shutdown, is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import inspect
+import json
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from ._arn import QueueRef, parse_sqs_arn
+from ._sqs.batch_calls import CHANGE_VISIBILITY, DELETE, BatchCaller, Entry, Unconfirmed
+from ._sqs.clients import SQSClients
+from ._sqs.events import lambda_record
+from .testing import FakeLambdaContext
+
+MAX_PAYLOAD = 6 * 1024 * 1024
+"""Lambda invokes with what it has gathered once the event would pass 6 MB."""
+
+MAX_BATCH_SIZE = 10_000
+MAX_FIFO_BATCH_SIZE = 10
+MAX_BATCHING_WINDOW = 300
+MAX_TIMEOUT = 900
+MAX_WAIT_TIME = 20
+
+_RECEIVE_RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class StartupError(Exception):
+    """The worker cannot start; the message is one line saying why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """How a worker receives and invokes; the defaults are Lambda's where it has one."""
+
+    queue_url: str
+    batch_size: int = 10
+    batching_window: float = 0.0
+    concurrency: int = 1
+    timeout: float = 3.0
+    memory_limit_in_mb: int = 128
+    function_name: str = "aiobatch-worker"
+    report_batch_item_failures: bool = True
+    wait_time: int = MAX_WAIT_TIME
+    heartbeat: bool = False
+    drain_timeout: float | None = None
+    until_empty: bool = False
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with these options, each as a sentence; empty when all is well."""
+        found = []
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            found.append(f"--batch-size must be 1 to {MAX_BATCH_SIZE:,}, got {self.batch_size}")
+        if not 0 <= self.batching_window <= MAX_BATCHING_WINDOW:
+            found.append(
+                f"--batching-window must be 0 to {MAX_BATCHING_WINDOW} seconds, "
+                f"got {self.batching_window:g}"
+            )
+        elif self.batch_size > 10 and self.batching_window < 1:
+            found.append(
+                "a --batch-size above 10 needs a --batching-window of at least 1 second, "
+                "as Lambda requires"
+            )
+        if self.concurrency < 1:
+            found.append(f"--concurrency must be at least 1, got {self.concurrency}")
+        if not 0 < self.timeout <= MAX_TIMEOUT:
+            found.append(f"--timeout must be above 0 and at most {MAX_TIMEOUT} seconds")
+        if not 128 <= self.memory_limit_in_mb <= 10_240:
+            found.append(f"--memory must be 128 to 10240 MB, got {self.memory_limit_in_mb}")
+        if not 0 <= self.wait_time <= MAX_WAIT_TIME:
+            found.append(f"--wait-time must be 0 to {MAX_WAIT_TIME} seconds, got {self.wait_time}")
+        if self.drain_timeout is not None and not self.drain_timeout >= 0:
+            found.append(f"--drain-timeout must be 0 or more seconds, got {self.drain_timeout}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """What the worker learnt of its queue before receiving anything."""
+
+    url: str
+    arn: str
+    region: str
+    fifo: bool
+    visibility_timeout: int
+    dead_letter_arn: str | None = None
+    max_receive_count: int | None = None
+
+    @property
+    def ref(self) -> QueueRef:
+        ref = parse_sqs_arn(self.arn)
+        if ref is None:
+            raise ValueError(f"the queue's ARN {self.arn!r} is not an SQS queue ARN")
+        return ref
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One invocation and what came of it; what a reporter is told of each."""
+
+    request_id: str
+    records: int
+    failed: int = 0
+    deleted: int = 0
+    undeleted: int = 0
+    duration: float = 0.0
+    problem: str | None = None  # why the whole batch failed, when it did
+    timed_out: bool = False
+
+
+class Histogram:
+    """Durations in buckets 2 % wide: percentiles of a long run in constant memory."""
+
+    _RATIO = math.log(1.02)
+
+    def __init__(self) -> None:
+        self._counts: dict[int, int] = {}
+        self.count = 0
+
+    def add(self, seconds: float) -> None:
+        bucket = math.floor(math.log(max(seconds, 1e-6)) / self._RATIO)
+        self._counts[bucket] = self._counts.get(bucket, 0) + 1
+        self.count += 1
+
+    def percentile(self, fraction: float) -> float | None:
+        """The duration below which ``fraction`` of them fall (within 2 %)."""
+        if not self.count:
+            return None
+        rank = max(1, math.ceil(fraction * self.count))
+        buckets = sorted(self._counts)
+        totals = []
+        total = 0
+        for bucket in buckets:
+            total += self._counts[bucket]
+            totals.append(total)
+        bucket = buckets[bisect.bisect_left(totals, rank)]
+        return math.exp((bucket + 0.5) * self._RATIO)
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters of a worker's run, read by reporters while it runs and at its end."""
+
+    received: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    deleted: int = 0
+    undeleted: int = 0
+    released: int = 0
+    redelivered: int = 0
+    invocations: int = 0
+    failed_invocations: int = 0
+    timed_out: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.monotonic)
+    durations: Histogram = field(default_factory=Histogram)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def summary(self) -> dict[str, Any]:
+        """The run's totals as a JSON-serialisable dict (durations in milliseconds)."""
+        p50 = self.durations.percentile(0.50)
+        p99 = self.durations.percentile(0.99)
+        return {
+            "received": self.received,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "deleted": self.deleted,
+            "undeleted": self.undeleted,
+            "released": self.released,
+            "redelivered": self.redelivered,
+            "invocations": self.invocations,
+            "failed_invocations": self.failed_invocations,
+            "timed_out": self.timed_out,
+            "invocation_p50_ms": None if p50 is None else round(p50 * 1000, 3),
+            "invocation_p99_ms": None if p99 is None else round(p99 * 1000, 3),
+            "elapsed_s": round(self.elapsed(), 3),
+        }
+
+
+class Reporter(Protocol):
+    """Where a worker tells what it does; ``interval`` is how often :meth:`tick` runs."""
+
+    interval: float
+
+    def started(self, queue: QueueInfo, options: WorkerOptions) -> None: ...
+
+    def invoked(self, invocation: Invocation, stats: Stats) -> None: ...
+
+    def warning(self, text: str, **fields: Any) -> None: ...
+
+    def info(self, text: str, **fields: Any) -> None: ...
+
+    def tick(self, stats: Stats) -> None: ...
+
+    def finished(self, stats: Stats) -> None: ...
+
+
+class SilentReporter:
+    """A reporter that says nothing (for embedding and benchmarks)."""
+
+    interval = 3600.0
+
+    def started(self, queue: QueueInfo, options: WorkerOptions) -> None:
+        pass
+
+    def invoked(self, invocation: Invocation, stats: Stats) -> None:
+        pass
+
+    def warning(self, text: str, **fields: Any) -> None:
+        pass
+
+    def info(self, text: str, **fields: Any) -> None:
+        pass
+
+    def tick(self, stats: Stats) -> None:
+        pass
+
+    def finished(self, stats: Stats) -> None:
+        pass
+
+
+# --- judging a result, as Lambda does ---------------------------------------------------
+
+
+class Malformed(Exception):
+    """The handler's response fails the whole batch, as Lambda treats it."""
+
+
+def _lambda_json(value: Any) -> Any:
+    # The Lambda Python runtime serialises Decimal as a number and nothing else extra.
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def failed_identifiers(result: Any, batch_ids: Iterable[str], report: bool) -> set[str]:
+    """The message ids the handler's ``result`` reports failed.
+
+    Raises :class:`Malformed` when Lambda would fail the whole batch: a result the
+    runtime cannot serialise, or (with ``report``, ReportBatchItemFailures) a
+    ``batchItemFailures`` that is not a list of ``{"itemIdentifier": <an id of this
+    batch>}``. No ``batchItemFailures``, ``null`` or ``[]``: nothing failed.
+    """
+    try:
+        decoded = json.loads(json.dumps(result, default=_lambda_json))
+    except (TypeError, ValueError) as exc:
+        raise Malformed(f"the runtime cannot serialise its result: {exc}") from None
+    if not report or not isinstance(decoded, dict):
+        return set()
+    failures = decoded.get("batchItemFailures")
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        raise Malformed(f"batchItemFailures is a {type(failures).__name__}, not a list")
+    known = set(batch_ids)
+    failed: set[str] = set()
+    for index, failure in enumerate(failures):
+        if not isinstance(failure, dict) or "itemIdentifier" not in failure:
+            raise Malformed(f"batchItemFailures[{index}] has no itemIdentifier")
+        identifier = failure["itemIdentifier"]
+        if not isinstance(identifier, str) or not identifier:
+            raise Malformed(f"batchItemFailures[{index}] has a null or empty itemIdentifier")
+        if identifier not in known:
+            raise Malformed(
+                f"batchItemFailures[{index}] names an itemIdentifier that is not in the batch"
+            )
+        failed.add(identifier)
+    return failed
+
+
+# --- def handlers: a thread per slot ----------------------------------------------------
+
+
+class _HandlerThread:
+    """A daemon thread that runs one slot's ``def`` handler calls, one at a time.
+
+    One thread per slot, kept across invocations, is what keeps a warm environment's
+    state (aiobatch's per-thread event loop and its clients). A thread whose call
+    overran its timeout is abandoned, as Lambda abandons a timed-out environment: it
+    finishes on its own, its result is dropped, and the slot gets a new thread.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._jobs.put((fn, args, future, loop))
+        return future
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args, future, loop = job
+            try:
+                outcome: tuple[bool, Any] = (True, fn(*args))
+            except Exception as exc:
+                outcome = (False, exc)
+            except BaseException as exc:
+                # SystemExit or KeyboardInterrupt from a handler in its own thread is a
+                # failed invocation, not a reason for the worker to stop.
+                wrapped = _HandlerExit(type(exc).__name__)
+                wrapped.__cause__ = exc
+                outcome = (False, wrapped)
+            # The loop may be gone (an abandoned call finishing after the worker ended).
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, outcome)
+
+
+def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
+    if future.done():
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+@dataclass(slots=True)
+class _Received:
+    """A received message, its Lambda record and the record's JSON size."""
+
+    record: dict[str, Any]
+    size: int
+
+    @property
+    def message_id(self) -> str:
+        return str(self.record["messageId"])
+
+    @property
+    def receipt_handle(self) -> str:
+        return str(self.record["receiptHandle"])
+
+
+@dataclass(slots=True)
+class _Slot:
+    index: int
+    thread: _HandlerThread | None = None
+    held: list[_Received] = field(default_factory=list)  # received, not yet invoked
+    gathering: asyncio.Task[list[_Received]] | None = None
+
+
+def is_async_handler(handler: Callable[..., Any]) -> bool:
+    """Whether calling ``handler`` gives a coroutine (an ``async def`` or ``__call__``)."""
+    if inspect.iscoroutinefunction(handler):
+        return True
+    call = getattr(type(handler), "__call__", None)  # noqa: B004
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def region_of_url(url: str) -> str | None:
+    """The region in an SQS queue URL's host, or ``None`` (a local endpoint's URL)."""
+    host = urlsplit(url).hostname or ""
+    parts = host.split(".")
+    if len(parts) >= 4 and parts[0] == "sqs":
+        return parts[1]
+    if len(parts) >= 4 and parts[1] == "queue":
+        return parts[0]
+    return None
+
+
+class Worker:
+    """Runs ``handler`` (a Lambda handler, ``(event, context)``) over a queue's batches.
+
+    ``session`` is an ``aioboto3.Session`` (credentials, region); ``config`` a botocore
+    ``Config`` merged over aiobatch's client defaults. Call :meth:`check` first (it
+    raises :class:`StartupError`), then :meth:`run`; :meth:`stop` asks a run to end:
+    no more receives, batches in flight get ``drain_timeout`` seconds, messages held
+    but not yet invoked are released.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[Any, Any], Any],
+        options: WorkerOptions,
+        *,
+        session: Any = None,
+        config: Any = None,
+        reporter: Reporter | None = None,
+    ) -> None:
+        problems = options.problems()
+        if problems:
+            raise StartupError("; ".join(problems))
+        self.handler = handler
+        self.options = options
+        self.reporter: Reporter = reporter if reporter is not None else SilentReporter()
+        self.stats = Stats()
+        self.error: str | None = None  # why the run ended early, when it did
+        self._is_async = is_async_handler(handler)
+        self._session = session
+        self._config = config
+        self._queue: QueueInfo | None = None
+        self._clients = SQSClients()
+        self._caller = BatchCaller(self._clients)
+        self._stopping: asyncio.Event | None = None
+        self._slots: list[_Slot] = []
+
+    # --- start ---------------------------------------------------------------------------
+
+    def _make_session(self) -> Any:
+        if self._session is None:
+            import aioboto3
+
+            self._session = aioboto3.Session()
+        return self._session
+
+    def _region(self) -> str:
+        session = self._make_session()
+        region = (
+            self.options.region
+            or region_of_url(self.options.queue_url)
+            or getattr(session, "region_name", None)
+        )
+        if not region:
+            raise StartupError(
+                "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)"
+            )
+        return str(region)
+
+    async def check(self) -> QueueInfo:
+        """Read the queue's attributes: proves the endpoint, the credentials and the
+        queue, and checks the options against the queue as Lambda would."""
+        from botocore.config import Config
+
+        region = self._region()
+        session = self._make_session()
+        # A short-lived client with few retries: a bad endpoint should fail in seconds.
+        quick = Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 2})
+        try:
+            async with session.client(
+                "sqs", region_name=region, endpoint_url=self.options.endpoint_url, config=quick
+            ) as client:
+                response = await client.get_queue_attributes(
+                    QueueUrl=self.options.queue_url, AttributeNames=["All"]
+                )
+        except Exception as exc:
+            raise StartupError(
+                describe_startup_error(exc, self.options.queue_url, self.options.endpoint_url)
+            ) from None
+        info = _queue_info(self.options.queue_url, response.get("Attributes", {}))
+        problems = _mismatches(info, self.options)
+        if problems:
+            raise StartupError("; ".join(problems))
+        try:
+            info.ref  # noqa: B018
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
+        self._queue = info
+        return info
+
+    @property
+    def queue(self) -> QueueInfo:
+        """The queue, as :meth:`check` found it."""
+        if self._queue is None:
+            raise RuntimeError("the worker has not checked its queue yet: call check()")
+        return self._queue
+
+    # --- run -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop receiving; the run drains and returns. Safe to call from the loop only."""
+        if self._stopping is None or self._stopping.is_set():
+            return
+        self._stopping.set()
+        for slot in self._slots:
+            if slot.gathering is not None:
+                slot.gathering.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
+
+    async def run(self) -> Stats:
+        """Receive and invoke until :meth:`stop` (or an empty queue with
+        ``until_empty``); returns the run's counters."""
+        if self._queue is None:
+            await self.check()
+        options = self.options
+        self._stopping = asyncio.Event()
+        pool = max(10, 2 * options.concurrency)
+        from botocore.config import Config
+
+        user = self._config
+        config = Config(max_pool_connections=pool, read_timeout=options.wait_time + 40)
+        if user is not None:
+            config = config.merge(user)
+        self._clients = SQSClients(self._make_session(), config, endpoint_url=options.endpoint_url)
+        self._caller = BatchCaller(self._clients)
+        self.stats = Stats()
+        self.reporter.started(self.queue, options)
+        self._slots = [_Slot(index) for index in range(options.concurrency)]
+        ticker = asyncio.create_task(self._tick())
+        try:
+            tasks = [asyncio.create_task(self._serve(slot)) for slot in self._slots]
+            await self._stopping.wait()
+            drain = options.timeout if options.drain_timeout is None else options.drain_timeout
+            done, pending = await asyncio.wait(tasks, timeout=drain) if tasks else (set(), set())
+            if pending:
+                self.reporter.warning(
+                    f"{len(pending)} invocation(s) still running after the drain timeout "
+                    f"({drain:g} s): cancelled; their messages were not deleted and come "
+                    "back after the visibility timeout"
+                )
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+            for task in done:
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    raise error
+            await self._release([m for slot in self._slots for m in slot.held])
+        finally:
+            ticker.cancel()
+            for slot in self._slots:
+                if slot.thread is not None:
+                    slot.thread.close()
+            await self._clients.aclose()
+        self.reporter.finished(self.stats)
+        return self.stats
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.reporter.interval)
+            self.reporter.tick(self.stats)
+
+    async def _serve(self, slot: _Slot) -> None:
+        while not self.stopping:
+            slot.gathering = asyncio.create_task(self._gather(slot))
+            try:
+                batch = await slot.gathering
+            except asyncio.CancelledError:
+                if not self.stopping:
+                    raise
+                return  # stop() cut a receive short
+            finally:
+                slot.gathering = None
+            if not batch:
+                if self.options.until_empty and await self._drained():
+                    self.stop()
+                continue
+            if self.stopping:
+                slot.held[:0] = batch
+                return
+            await self._invoke(slot, batch)
+
+    async def _drained(self) -> bool:
+        """Whether the queue holds nothing, visible, in flight or delayed, and this
+        worker runs nothing."""
+        if self.stats.in_flight:
+            return False
+        client = await self._clients.get(self.queue.ref.region)
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        response = await client.get_queue_attributes(
+            QueueUrl=self.options.queue_url, AttributeNames=names
+        )
+        attributes = response.get("Attributes", {})
+        return sum(int(attributes.get(name, 0)) for name in names) == 0
+
+    async def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
+        """One ReceiveMessage; transient errors are retried with backoff, logged."""
+        for attempt, delay in enumerate((*_RECEIVE_RETRY_DELAYS, None)):
+            try:
+                client = await self._clients.get(self.queue.ref.region)
+                response = await client.receive_message(
+                    QueueUrl=self.options.queue_url,
+                    MaxNumberOfMessages=count,
+                    WaitTimeSeconds=wait,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+                messages: list[dict[str, Any]] = response.get("Messages", [])
+                return messages
+            except Exception as exc:
+                fatal = _fatal_receive_error(exc)
+                if fatal is not None:
+                    self.error = fatal
+                    self.reporter.warning(f"receiving failed: {fatal}; stopping")
+                    self.stop()
+                    raise asyncio.CancelledError from None
+                if delay is None:
+                    delay = _RECEIVE_RETRY_DELAYS[-1]
+                self.reporter.warning(
+                    f"receiving failed ({_error_name(exc)}); retrying in {delay:g} s",
+                    attempt=attempt + 1,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _gather(self, slot: _Slot) -> list[_Received]:
+        """A batch, as the event source mapping gathers one.
+
+        It returns as soon as there is something when there is no batching window; with
+        one, when the batch is full, the window (counted from the first message) has
+        passed, or the next record would take the event past 6 MB. An empty list: a
+        long poll came back empty.
+        """
+        options = self.options
+        batch, slot.held = slot.held, []
+        size = sum(item.size for item in batch) + 14
+        window_end: float | None = None
+        loop = asyncio.get_running_loop()
+        try:
+            while len(batch) < options.batch_size:
+                if batch:
+                    if window_end is None:
+                        window_end = loop.time() + options.batching_window
+                    left = window_end - loop.time()
+                    if left < 1:
+                        break
+                    wait = min(options.wait_time, int(left))
+                else:
+                    wait = options.wait_time
+                messages = await self._receive(min(10, options.batch_size - len(batch)), wait)
+                if not messages and not batch:
+                    return batch
+                overflow: list[_Received] = []
+                for message in messages:
+                    item = self._received(message)
+                    if overflow or size + item.size > MAX_PAYLOAD:
+                        overflow.append(item)
+                    else:
+                        batch.append(item)
+                        size += item.size
+                if overflow:
+                    if self.queue.fifo:
+                        # Never carried into a later batch: SQS keeps the group's order.
+                        await self._release(overflow)
+                    else:
+                        slot.held = overflow
+                    break
+            return batch
+        except asyncio.CancelledError:
+            slot.held[:0] = batch
+            raise
+
+    def _received(self, message: Mapping[str, Any]) -> _Received:
+        record = lambda_record(message, self.queue.arn, self.queue.region)
+        self.stats.received += 1
+        if record["attributes"].get("ApproximateReceiveCount", "1") != "1":
+            self.stats.redelivered += 1
+        return _Received(record, len(json.dumps(record)) + 2)
+
+    async def _invoke(self, slot: _Slot, batch: list[_Received]) -> None:
+        options = self.options
+        context = FakeLambdaContext(
+            options.timeout,
+            function_name=options.function_name,
+            memory_limit_in_mb=options.memory_limit_in_mb,
+            invoked_function_arn=(
+                f"arn:aws:lambda:{self.queue.region}:{self.queue.ref.account}"
+                f":function:{options.function_name}"
+            ),
+        )
+        event = {"Records": [item.record for item in batch]}
+        ids = [item.message_id for item in batch]
+        invocation = Invocation(
+            context.aws_request_id,
+            len(batch),
+            sum(
+                item.record["attributes"].get("ApproximateReceiveCount", "1") != "1"
+                for item in batch
+            ),
+        )
+        self.stats.in_flight += 1
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        heartbeat = asyncio.create_task(self._heartbeat(batch)) if options.heartbeat else None
+        failed: set[str]
+        try:
+            try:
+                result = await self._call(slot, event, context)
+                failed = failed_identifiers(result, ids, options.report_batch_item_failures)
+            except _TimedOut:
+                invocation.timed_out = True
+                invocation.problem = f"timed out after {options.timeout:g} s"
+                failed = set(ids)
+            except Malformed as exc:
+                invocation.problem = f"returned a response Lambda rejects: {exc}"
+                failed = set(ids)
+            except Exception as exc:
+                invocation.problem = f"raised {_error_name(exc)}"
+                failed = set(ids)
+            finally:
+                if heartbeat is not None:
+                    heartbeat.cancel()
+            invocation.duration = loop.time() - started
+            invocation.failed = len(failed)
+            succeeded = [item for item in batch if item.message_id not in failed]
+            undeleted = await self._delete(succeeded) if succeeded else []
+            invocation.deleted = len(succeeded) - len(undeleted)
+            invocation.undeleted = len(undeleted)
+        finally:
+            self.stats.in_flight -= 1
+        stats = self.stats
+        stats.invocations += 1
+        stats.failed_invocations += invocation.problem is not None
+        stats.timed_out += invocation.timed_out
+        stats.succeeded += len(batch) - invocation.failed
+        stats.failed += invocation.failed
+        stats.deleted += invocation.deleted
+        stats.undeleted += invocation.undeleted
+        stats.durations.add(invocation.duration)
+        if undeleted:
+            codes = sorted({u.code for u in undeleted})
+            self.reporter.warning(
+                f"{len(undeleted)} message(s) the handler succeeded on could not be deleted "
+                f"({', '.join(codes)}); they come back after the visibility timeout",
+                request_id=invocation.request_id,
+                message_ids=[u.entry.message_id for u in undeleted],
+            )
+        self.reporter.invoked(invocation, stats)
+
+    async def _call(self, slot: _Slot, event: dict[str, Any], context: Any) -> Any:
+        """The handler's result; :class:`_TimedOut` when it overran ``timeout``."""
+        scope = asyncio.timeout(self.options.timeout)
+        if self._is_async:
+            try:
+                async with scope:
+                    return await self.handler(event, context)
+            except TimeoutError:
+                if scope.expired():
+                    raise _TimedOut from None
+                raise  # the handler's own
+        if slot.thread is None:
+            slot.thread = _HandlerThread(f"aiobatch-handler-{slot.index}")
+        future = slot.thread.call(self.handler, event, context)
+        try:
+            async with scope:
+                return await future
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            slot.thread.close()  # abandoned: it ends when the handler returns
+            slot.thread = None
+            raise _TimedOut from None
+
+    async def _heartbeat(self, batch: list[_Received]) -> None:
+        """Keep the batch's messages hidden while its invocation runs."""
+        visibility = self.queue.visibility_timeout
+        interval = max(1.0, visibility / 2)
+        while True:
+            await asyncio.sleep(interval)
+            unconfirmed = await self._change_visibility(batch, visibility)
+            if unconfirmed:
+                self.reporter.warning(
+                    f"extending the visibility of {len(unconfirmed)} message(s) failed "
+                    f"({', '.join(sorted({u.code for u in unconfirmed}))})"
+                )
+
+    async def _delete(self, items: list[_Received]) -> list[Unconfirmed]:
+        entries = [
+            Entry(str(index), item.message_id, {"ReceiptHandle": item.receipt_handle})
+            for index, item in enumerate(items)
+        ]
+        return await self._caller.call(DELETE, {self.queue.ref: entries})
+
+    async def _change_visibility(self, items: list[_Received], seconds: int) -> list[Unconfirmed]:
+        entries = [
+            Entry(
+                str(index),
+                item.message_id,
+                {"ReceiptHandle": item.receipt_handle, "VisibilityTimeout": seconds},
+            )
+            for index, item in enumerate(items)
+        ]
+        return await self._caller.call(CHANGE_VISIBILITY, {self.queue.ref: entries})
+
+    async def _release(self, items: list[_Received]) -> None:
+        """Make received messages that no handler saw visible again at once."""
+        if not items:
+            return
+        unconfirmed = await self._change_visibility(items, 0)
+        self.stats.released += len(items) - len(unconfirmed)
+        if unconfirmed:
+            self.reporter.warning(
+                f"{len(unconfirmed)} received message(s) could not be released; they come "
+                "back after the visibility timeout",
+                message_ids=[u.entry.message_id for u in unconfirmed],
+            )
+
+
+class _HandlerExit(Exception):
+    """A ``def`` handler raised ``SystemExit`` or ``KeyboardInterrupt`` in its thread."""
+
+
+class _TimedOut(Exception):
+    """The handler overran the function timeout."""
+
+
+def _error_name(exc: BaseException) -> str:
+    """An exception's type, and its AWS error code if it has one: never its text, which
+    may carry record data."""
+    if isinstance(exc, _HandlerExit) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    name = type(exc).__name__
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return f"{name} {code}"
+    return name
+
+
+_FATAL_CODES = {
+    "AWS.SimpleQueueService.NonExistentQueue": "the queue does not exist (any more)",
+    "QueueDoesNotExist": "the queue does not exist (any more)",
+    "AccessDenied": "access denied",
+    "AccessDeniedException": "access denied",
+    "InvalidClientTokenId": "the credentials are not valid",
+    "UnrecognizedClientException": "the credentials are not valid",
+    "SignatureDoesNotMatch": "the credentials are not valid",
+}
+
+
+def _error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def _fatal_receive_error(exc: BaseException) -> str | None:
+    """Why receiving can never work again, or ``None`` for an error worth retrying."""
+    code = _error_code(exc)
+    if code is None:
+        return None
+    return _FATAL_CODES.get(code) or _FATAL_CODES.get(code.rsplit(".", 1)[-1])
+
+
+def describe_startup_error(exc: BaseException, queue: str, endpoint_url: str | None) -> str:
+    """One line for why the first call to the queue failed."""
+    name = type(exc).__name__
+    code = _error_code(exc)
+    where = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SQS") or "AWS"
+    if name == "NoCredentialsError":
+        return (
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run where a role provides them"
+        )
+    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"}:
+        return f"cannot reach the SQS endpoint ({where}): {exc}"
+    if code is not None:
+        meaning = _FATAL_CODES.get(code) or _FATAL_CODES.get(code.rsplit(".", 1)[-1])
+        if meaning is not None:
+            return f"{queue}: {meaning} ({code})"
+        return f"the first call to {queue} failed: {code}"
+    return f"the first call to {queue} failed: {name}: {exc}"
+
+
+def _queue_info(url: str, attributes: Mapping[str, str]) -> QueueInfo:
+    arn = attributes.get("QueueArn", "")
+    ref = parse_sqs_arn(arn)
+    region = ref.region if ref is not None else ""
+    dead_letter_arn: str | None = None
+    max_receive_count: int | None = None
+    redrive = attributes.get("RedrivePolicy")
+    if redrive:
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            policy = json.loads(redrive)
+            dead_letter_arn = policy["deadLetterTargetArn"]
+            max_receive_count = int(policy["maxReceiveCount"])
+    return QueueInfo(
+        url=url,
+        arn=arn,
+        region=region,
+        fifo=attributes.get("FifoQueue", "false").lower() == "true",
+        visibility_timeout=int(attributes.get("VisibilityTimeout", "30")),
+        dead_letter_arn=dead_letter_arn,
+        max_receive_count=max_receive_count,
+    )
+
+
+def _mismatches(info: QueueInfo, options: WorkerOptions) -> list[str]:
+    """Options that Lambda would refuse for this queue."""
+    found = []
+    if info.fifo and options.batch_size > MAX_FIFO_BATCH_SIZE:
+        found.append(
+            f"a FIFO queue takes a --batch-size of at most {MAX_FIFO_BATCH_SIZE}, "
+            f"got {options.batch_size}"
+        )
+    if info.fifo and options.batching_window:
+        found.append("a FIFO queue takes no --batching-window (Lambda does not support one)")
+    if info.visibility_timeout < options.timeout and not options.heartbeat:
+        found.append(
+            f"the queue's visibility timeout ({info.visibility_timeout} s) is shorter than "
+            f"--timeout ({options.timeout:g} s), which Lambda refuses: a batch could be "
+            "delivered again while it runs. Raise the queue's VisibilityTimeout (AWS "
+            "advises 6 times the timeout), lower --timeout, or pass --heartbeat"
+        )
+    return found
