@@ -807,6 +807,21 @@ _moto_lock = threading.Lock()
 _moto_receiving = threading.local()
 
 
+def _begin_scan(queue: Any, now: Callable[[], float]) -> None:
+    """Start a scan of ``queue`` by a locked receive, at one fixed instant.
+
+    moto learns that a message's visibility timeout ran out one message at a time as it
+    scans, each at its own instant: the group of a FIFO batch that timed out as a whole
+    stays blocked until the scan passes its last message, which is then delivered
+    first, out of order. So the scan's clock stands still (every message of a batch
+    also gets one deadline), and the messages no longer in flight are cleared first.
+    """
+    _moto_receiving.now = now()
+    _moto_receiving.held = True
+    pending = queue.pending_messages
+    pending.difference_update([message for message in pending if message.visible])
+
+
 def _serialise_moto() -> None:
     """Make moto's deletes and receives of one process take turns (once per process).
 
@@ -815,8 +830,10 @@ def _serialise_moto() -> None:
     stores it back, so deletes handled at once can undo each other and a message
     reported deleted comes back. ``receive_message`` scans and marks messages unlocked,
     so receives at once can deliver one message twice, or both move it to the
-    dead-letter queue and fail. Real SQS does none of this, so neither may the SQS a
-    test runs against. A receive waiting for messages (long polling) lets others run.
+    dead-letter queue and fail; and it delivers a FIFO group's messages that time out
+    together out of order (:func:`_begin_scan`). Real SQS does none of this, so neither may the
+    SQS a test runs against. A receive waiting for messages (long polling) lets others
+    run.
     """
     models = importlib.import_module("moto.sqs.models")
     queue_class, backend_class = models.Queue, models.SQSBackend
@@ -825,6 +842,12 @@ def _serialise_moto() -> None:
         return
     receive = backend_class.receive_message
     wait = queue_class.wait_for_messages
+    clock = models.unix_time_millis
+
+    def scan_clock() -> float:
+        if getattr(_moto_receiving, "held", False):
+            return float(_moto_receiving.now)
+        return float(clock())
 
     @functools.wraps(delete)
     def delete_message(self: Any, receipt_handle: str) -> None:
@@ -835,11 +858,11 @@ def _serialise_moto() -> None:
             delete(self, receipt_handle)
 
     @functools.wraps(receive)
-    def receive_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
         with _moto_lock:
-            _moto_receiving.held = True
+            _begin_scan(self.get_queue(queue_name), clock)
             try:
-                return receive(self, *args, **kwargs)
+                return receive(self, queue_name, *args, **kwargs)
             finally:
                 _moto_receiving.held = False
 
@@ -854,12 +877,13 @@ def _serialise_moto() -> None:
             wait(self, timeout)
         finally:
             _moto_lock.acquire()
-            _moto_receiving.held = True
+            _begin_scan(self, clock)
 
     delete_message._aiobatch_serialised = True  # type: ignore[attr-defined]
     queue_class.delete_message = delete_message
     backend_class.receive_message = receive_message
     queue_class.wait_for_messages = wait_for_messages
+    models.unix_time_millis = scan_clock  # type: ignore[attr-defined]
 
 
 class LocalSQS:

@@ -1,0 +1,221 @@
+"""The worker's rules that need no queue: judging a result as Lambda does, options,
+the handler spec, the durations histogram, reading bodies to send."""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiobatch._cli import UsageError, load_handler, read_bodies
+from aiobatch._worker import (
+    Histogram,
+    Malformed,
+    WorkerOptions,
+    failed_identifiers,
+    is_async_handler,
+    region_of_url,
+)
+
+IDS = ["m-1", "m-2", "m-3"]
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        {},
+        {"statusCode": 200},
+        {"batchItemFailures": []},
+        {"batchItemFailures": None},
+        "ok",
+        ["m-1"],
+        3,
+        {"amount": Decimal("1.5")},
+    ],
+    ids=repr,
+)
+def test_a_result_without_failures_fails_nothing(result: Any) -> None:
+    assert failed_identifiers(result, IDS, report=True) == set()
+
+
+def test_reported_failures_are_the_failed_set() -> None:
+    result = {"batchItemFailures": [{"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}]}
+    assert failed_identifiers(result, IDS, report=True) == {"m-2", "m-3"}
+
+
+def test_without_reporting_the_failures_are_ignored() -> None:
+    result = {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    assert failed_identifiers(result, IDS, report=False) == set()
+
+
+@pytest.mark.parametrize(
+    ("result", "phrase"),
+    [
+        ({"batchItemFailures": [{"itemIdentifier": "elsewhere"}]}, "not in the batch"),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, "null or empty"),
+        ({"batchItemFailures": [{"itemIdentifier": None}]}, "null or empty"),
+        ({"batchItemFailures": [{"itemIdentifier": 7}]}, "null or empty"),
+        ({"batchItemFailures": [{"identifier": "m-1"}]}, "has no itemIdentifier"),
+        ({"batchItemFailures": ["m-1"]}, "has no itemIdentifier"),
+        ({"batchItemFailures": "m-1"}, "not a list"),
+        ({"batchItemFailures": {"itemIdentifier": "m-1"}}, "not a list"),
+        ({"value": object()}, "cannot serialise"),
+        ({"value": float("nan")}, None),
+    ],
+    ids=lambda value: value if isinstance(value, str) or value is None else "",
+)
+def test_a_malformed_response_fails_the_whole_batch(result: Any, phrase: str | None) -> None:
+    if phrase is None:  # Lambda's runtime writes NaN; it is not a failure report
+        assert failed_identifiers(result, IDS, report=True) == set()
+        return
+    with pytest.raises(Malformed, match=phrase):
+        failed_identifiers(result, IDS, report=True)
+
+
+def test_an_unserialisable_result_fails_even_without_reporting() -> None:
+    with pytest.raises(Malformed):
+        failed_identifiers({"handler": print}, IDS, report=False)
+
+
+def test_malformed_text_carries_no_identifier() -> None:
+    secret = "customer-4711-card"
+    with pytest.raises(Malformed) as caught:
+        failed_identifiers({"batchItemFailures": [{"itemIdentifier": secret}]}, IDS, report=True)
+    assert secret not in str(caught.value)
+
+
+def test_options_defaults_are_lambdas() -> None:
+    options = WorkerOptions(queue_url="https://sqs.us-east-1.amazonaws.com/1/q")
+    assert (options.batch_size, options.batching_window, options.timeout) == (10, 0.0, 3.0)
+    assert options.report_batch_item_failures is True
+    assert options.memory_limit_in_mb == 128
+    assert options.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrase"),
+    [
+        ({"batch_size": 0}, "--batch-size must be 1 to 10,000"),
+        ({"batch_size": 10_001, "batching_window": 1}, "--batch-size must be 1 to 10,000"),
+        ({"batch_size": 11}, "needs a --batching-window of at least 1 second"),
+        ({"batching_window": 301}, "--batching-window must be 0 to 300"),
+        ({"batching_window": -1}, "--batching-window must be 0 to 300"),
+        ({"concurrency": 0}, "--concurrency must be at least 1"),
+        ({"timeout": 0}, "--timeout must be above 0"),
+        ({"timeout": 901}, "at most 900"),
+        ({"timeout": math.nan}, "--timeout must be above 0"),
+        ({"memory_limit_in_mb": 64}, "--memory must be 128 to 10240"),
+        ({"wait_time": 21}, "--wait-time must be 0 to 20"),
+        ({"drain_timeout": -1}, "--drain-timeout must be 0 or more"),
+        ({"drain_timeout": math.nan}, "--drain-timeout must be 0 or more"),
+    ],
+)
+def test_bad_options_are_named(changes: dict[str, Any], phrase: str) -> None:
+    options = WorkerOptions(queue_url="https://sqs.us-east-1.amazonaws.com/1/q", **changes)
+    assert any(phrase in problem for problem in options.problems()), options.problems()
+
+
+def test_a_big_batch_with_a_window_is_fine() -> None:
+    options = WorkerOptions(queue_url="u", batch_size=10_000, batching_window=300)
+    assert options.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "region"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com/123456789012/q", "eu-west-1"),
+        ("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q", "cn-north-1"),
+        ("https://ap-south-1.queue.amazonaws.com/123456789012/q", "ap-south-1"),
+        ("http://127.0.0.1:9324/123456789012/q", None),
+        ("http://localhost:4566/000000000000/q", None),
+    ],
+)
+def test_region_of_url(url: str, region: str | None) -> None:
+    assert region_of_url(url) == region
+
+
+def test_histogram_percentiles_within_two_percent() -> None:
+    histogram = Histogram()
+    assert histogram.percentile(0.5) is None
+    for millis in range(1, 1001):
+        histogram.add(millis / 1000)
+    p50, p99 = histogram.percentile(0.5), histogram.percentile(0.99)
+    assert p50 is not None
+    assert p99 is not None
+    assert p50 == pytest.approx(0.5, rel=0.02)
+    assert p99 == pytest.approx(0.99, rel=0.02)
+    assert histogram.count == 1000
+
+
+class _AsyncCallable:
+    async def __call__(self, event: Any, context: Any) -> None:
+        return None
+
+
+def test_is_async_handler() -> None:
+    async def handler(event: Any, context: Any) -> None:
+        return None
+
+    def plain(event: Any, context: Any) -> None:
+        return None
+
+    assert is_async_handler(handler)
+    assert is_async_handler(_AsyncCallable())
+    assert not is_async_handler(plain)
+
+
+@pytest.fixture
+def handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = f"worker_app_{abs(hash(tmp_path)) % 10**8}"
+    (tmp_path / f"{name}.py").write_text(
+        "def lambda_handler(event, context):\n    return None\n\n"
+        "class Nested:\n    @staticmethod\n    def handle(event, context):\n        return None\n\n"
+        "NOT_CALLABLE = 3\n"
+    )
+    (tmp_path / "broken_app.py").write_text("raise RuntimeError('secret at import')\n")
+    (tmp_path / "needs_missing.py").write_text("import not_installed_package_xyz\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return name
+
+
+def test_load_handler_forms(handler_module: str) -> None:
+    assert load_handler(f"{handler_module}:lambda_handler").__name__ == "lambda_handler"
+    assert load_handler(f"{handler_module}.lambda_handler").__name__ == "lambda_handler"
+    assert load_handler(f"{handler_module}:Nested.handle").__name__ == "handle"
+
+
+@pytest.mark.parametrize(
+    ("spec", "phrase"),
+    [
+        ("no_such_module_xyz:handler", "no such module"),
+        ("{module}:missing", "has no attribute 'missing'"),
+        ("{module}:NOT_CALLABLE", "is a int, not a function"),
+        ("handler", "does not name a handler"),
+        (":handler", "does not name a handler"),
+        ("broken_app:handler", "RuntimeError raised at import"),
+        ("needs_missing:handler", "imports 'not_installed_package_xyz'"),
+    ],
+)
+def test_load_handler_errors(handler_module: str, spec: str, phrase: str) -> None:
+    with pytest.raises(UsageError, match=phrase) as caught:
+        load_handler(spec.format(module=handler_module))
+    assert "secret at import" not in str(caught.value)
+
+
+def test_read_bodies(tmp_path: Path) -> None:
+    path = tmp_path / "messages.jsonl"
+    path.write_text('{"id": 1}\n\n"text"\n[1, 2]\n')
+    assert read_bodies(str(path), io.StringIO()) == ['{"id": 1}', '"text"', "[1, 2]"]
+    assert read_bodies("-", io.StringIO('{"a": 1}\n')) == ['{"a": 1}']
+    path.write_text('{"id": 1}\nnot json\n')
+    with pytest.raises(UsageError, match="line 2 of .* is not JSON"):
+        read_bodies(str(path), io.StringIO())
+    with pytest.raises(UsageError, match="cannot read"):
+        read_bodies(str(tmp_path / "absent.jsonl"), io.StringIO())
