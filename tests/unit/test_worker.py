@@ -215,7 +215,7 @@ def test_read_bodies(tmp_path: Path) -> None:
     assert read_bodies(str(path), io.StringIO()) == ['{"id": 1}', '"text"', "[1, 2]"]
     assert read_bodies("-", io.StringIO('{"a": 1}\n')) == ['{"a": 1}']
     path.write_text('{"id": 1}\nnot json\n')
-    with pytest.raises(UsageError, match="line 2 of .* is not JSON"):
+    with pytest.raises(UsageError, match=r"line 2 of .* is not JSON"):
         read_bodies(str(path), io.StringIO())
     with pytest.raises(UsageError, match="cannot read"):
         read_bodies(str(tmp_path / "absent.jsonl"), io.StringIO())
