@@ -42,7 +42,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Any:
 
 
 def main() -> int:
-    from ._cli import ConsoleReporter
+    from ._report import ConsoleReporter
     from ._worker import Worker, WorkerOptions
     from .testing import LocalSQS
 

@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -38,10 +39,11 @@ from ._arn import QueueRef, parse_sqs_arn
 from ._sqs.batch_calls import CHANGE_VISIBILITY, DELETE, BatchCaller, Entry, Unconfirmed
 from ._sqs.clients import SQSClients
 from ._sqs.events import lambda_record
-from .testing import FakeLambdaContext
 
 MAX_PAYLOAD = 6 * 1024 * 1024
 """Lambda invokes with what it has gathered once the event would pass 6 MB."""
+
+_EVENT_FRAME = len('{"Records": []}')
 
 MAX_BATCH_SIZE = 10_000
 MAX_FIFO_BATCH_SIZE = 10
@@ -272,6 +274,8 @@ def failed_identifiers(result: Any, batch_ids: Iterable[str], report: bool) -> s
     ``batchItemFailures`` that is not a list of ``{"itemIdentifier": <an id of this
     batch>}``. No ``batchItemFailures``, ``null`` or ``[]``: nothing failed.
     """
+    if result is None:
+        return set()
     try:
         decoded = json.loads(json.dumps(result, default=_lambda_json))
     except (TypeError, ValueError) as exc:
@@ -338,9 +342,7 @@ class _HandlerThread:
             except BaseException as exc:
                 # SystemExit or KeyboardInterrupt from a handler in its own thread is a
                 # failed invocation, not a reason for the worker to stop.
-                wrapped = _HandlerExit(type(exc).__name__)
-                wrapped.__cause__ = exc
-                outcome = (False, wrapped)
+                outcome = (False, _handler_exit(exc))
             # The loop may be gone (an abandoned call finishing after the worker ended).
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, outcome)
@@ -358,23 +360,98 @@ def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
 
 @dataclass(slots=True)
 class _Received:
-    """A received message, its Lambda record and the record's JSON size."""
+    """A received message and its Lambda record, with an upper bound on the record's
+    JSON size (``measured`` once it is the exact size)."""
 
     record: dict[str, Any]
+    message_id: str
+    receipt_handle: str
     size: int
+    measured: bool = False
 
-    @property
-    def message_id(self) -> str:
-        return str(self.record["messageId"])
+    def measure(self) -> int:
+        if not self.measured:
+            self.size = len(json.dumps(self.record)) + 2  # and ", " between records
+            self.measured = True
+        return self.size
 
-    @property
-    def receipt_handle(self) -> str:
-        return str(self.record["receiptHandle"])
+
+def _size_bound(record: Mapping[str, Any]) -> int:
+    """An upper bound on ``len(json.dumps(record)) + 2``, cheaper than measuring.
+
+    ``json.dumps`` writes a character as at most 6 (``\\u001f``), or 12 for one beyond
+    the BMP (a surrogate pair); the record's other fields are short ASCII strings.
+    """
+    if record["messageAttributes"]:
+        return len(json.dumps(record)) + 2
+    body = record["body"]
+    bound = (6 if body.isascii() else 12) * len(body)
+    bound += 6 * (len(record["receiptHandle"]) + len(record["messageId"]))
+    bound += 6 * (len(record["eventSourceARN"]) + len(record["awsRegion"]))
+    for name, value in record["attributes"].items():
+        bound += 12 * (len(name) + len(value)) + 8
+    return bound + 512
+
+
+class LambdaContext:
+    """The context object a worker passes its handler, with Lambda's attributes.
+
+    Its log stream names its slot, as a Lambda log stream names one execution
+    environment; :meth:`get_remaining_time_in_millis` counts down from the function
+    timeout, from the moment the invocation started.
+    """
+
+    __slots__ = (
+        "_deadline",
+        "aws_request_id",
+        "client_context",
+        "function_name",
+        "function_version",
+        "identity",
+        "invoked_function_arn",
+        "log_group_name",
+        "log_stream_name",
+        "memory_limit_in_mb",
+    )
+
+    def __init__(self, function: _Function, log_stream_name: str, timeout: float) -> None:
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.arn
+        self.memory_limit_in_mb = function.memory_limit_in_mb
+        self.log_group_name = function.log_group_name
+        self.log_stream_name = log_stream_name
+        self.aws_request_id = str(uuid.uuid4())
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Whole milliseconds left before the function timeout, never below zero."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext(function_name={self.function_name!r}, "
+            f"aws_request_id={self.aws_request_id!r}, "
+            f"remaining_ms={self.get_remaining_time_in_millis()})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Function:
+    """What every invocation's context shares."""
+
+    name: str
+    arn: str
+    memory_limit_in_mb: int
+    log_group_name: str
 
 
 @dataclass(slots=True)
 class _Slot:
     index: int
+    log_stream_name: str = ""
     thread: _HandlerThread | None = None
     held: list[_Received] = field(default_factory=list)  # received, not yet invoked
     gathering: asyncio.Task[list[_Received]] | None = None
@@ -528,10 +605,23 @@ class Worker:
         self._caller = BatchCaller(self._clients)
         self.stats = Stats()
         self.reporter.started(self.queue, options)
-        self._slots = [_Slot(index) for index in range(options.concurrency)]
+        self._function = _Function(
+            options.function_name,
+            f"arn:aws:lambda:{self.queue.region}:{self.queue.ref.account}"
+            f":function:{options.function_name}",
+            options.memory_limit_in_mb,
+            f"/aws/lambda/{options.function_name}",
+        )
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        self._slots = [
+            _Slot(index, f"{day}/[$LATEST]{uuid.uuid4().hex}")
+            for index in range(options.concurrency)
+        ]
         ticker = asyncio.create_task(self._tick())
         try:
             tasks = [asyncio.create_task(self._serve(slot)) for slot in self._slots]
+            for task in tasks:
+                task.add_done_callback(self._slot_ended)
             await self._stopping.wait()
             drain = options.timeout if options.drain_timeout is None else options.drain_timeout
             done, pending = await asyncio.wait(tasks, timeout=drain) if tasks else (set(), set())
@@ -557,6 +647,13 @@ class Worker:
             await self._clients.aclose()
         self.reporter.finished(self.stats)
         return self.stats
+
+    def _slot_ended(self, task: asyncio.Task[None]) -> None:
+        # A slot ends early only by a bug: stop the others rather than run on with fewer
+        # (run() raises the error once they have drained).
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._fail(f"a worker slot failed ({_error_name(error)})")
 
     async def _tick(self) -> None:
         while True:
@@ -588,21 +685,28 @@ class Worker:
         worker runs nothing."""
         if self.stats.in_flight:
             return False
-        client = await self._clients.get(self.queue.ref.region)
         names = [
             "ApproximateNumberOfMessages",
             "ApproximateNumberOfMessagesNotVisible",
             "ApproximateNumberOfMessagesDelayed",
         ]
-        response = await client.get_queue_attributes(
-            QueueUrl=self.options.queue_url, AttributeNames=names
-        )
+        try:
+            client = await self._clients.get(self.queue.ref.region)
+            response = await client.get_queue_attributes(
+                QueueUrl=self.options.queue_url, AttributeNames=names
+            )
+        except Exception as exc:  # the next receive retries or stops as it should
+            self.reporter.warning(f"reading the queue's counts failed ({_error_name(exc)})")
+            return False
         attributes = response.get("Attributes", {})
         return sum(int(attributes.get(name, 0)) for name in names) == 0
 
     async def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
-        """One ReceiveMessage; transient errors are retried with backoff, logged."""
-        for attempt, delay in enumerate((*_RECEIVE_RETRY_DELAYS, None)):
+        """One ReceiveMessage. Errors that can pass (a network error, throttling) are
+        retried with backoff, for as long as they last, each logged; one that cannot
+        (the queue is gone, access denied) stops the worker."""
+        attempt = 0
+        while True:
             try:
                 client = await self._clients.get(self.queue.ref.region)
                 response = await client.receive_message(
@@ -617,18 +721,22 @@ class Worker:
             except Exception as exc:
                 fatal = _fatal_receive_error(exc)
                 if fatal is not None:
-                    self.error = fatal
-                    self.reporter.warning(f"receiving failed: {fatal}; stopping")
-                    self.stop()
+                    self._fail(f"receiving failed: {fatal}")
                     raise asyncio.CancelledError from None
-                if delay is None:
-                    delay = _RECEIVE_RETRY_DELAYS[-1]
+                delay = _RECEIVE_RETRY_DELAYS[min(attempt, len(_RECEIVE_RETRY_DELAYS) - 1)]
+                attempt += 1
                 self.reporter.warning(
                     f"receiving failed ({_error_name(exc)}); retrying in {delay:g} s",
-                    attempt=attempt + 1,
+                    attempt=attempt,
                 )
                 await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fail(self, reason: str) -> None:
+        """Stop the run because of ``reason``: the exit code will say so."""
+        if self.error is None:
+            self.error = reason
+            self.reporter.warning(f"{reason}; stopping")
+        self.stop()
 
     async def _gather(self, slot: _Slot) -> list[_Received]:
         """A batch, as the event source mapping gathers one.
@@ -640,7 +748,7 @@ class Worker:
         """
         options = self.options
         batch, slot.held = slot.held, []
-        size = sum(item.size for item in batch) + 14
+        size = sum(item.size for item in batch) + _EVENT_FRAME
         window_end: float | None = None
         loop = asyncio.get_running_loop()
         try:
@@ -660,6 +768,10 @@ class Worker:
                 overflow: list[_Received] = []
                 for message in messages:
                     item = self._received(message)
+                    if not overflow and size + item.size > MAX_PAYLOAD:
+                        # The bounds say it may not fit: measure them exactly.
+                        size = sum(x.measure() for x in batch) + _EVENT_FRAME
+                        item.measure()
                     if overflow or size + item.size > MAX_PAYLOAD:
                         overflow.append(item)
                     else:
@@ -682,19 +794,11 @@ class Worker:
         self.stats.received += 1
         if record["attributes"].get("ApproximateReceiveCount", "1") != "1":
             self.stats.redelivered += 1
-        return _Received(record, len(json.dumps(record)) + 2)
+        return _Received(record, record["messageId"], record["receiptHandle"], _size_bound(record))
 
     async def _invoke(self, slot: _Slot, batch: list[_Received]) -> None:
         options = self.options
-        context = FakeLambdaContext(
-            options.timeout,
-            function_name=options.function_name,
-            memory_limit_in_mb=options.memory_limit_in_mb,
-            invoked_function_arn=(
-                f"arn:aws:lambda:{self.queue.region}:{self.queue.ref.account}"
-                f":function:{options.function_name}"
-            ),
-        )
+        context = LambdaContext(self._function, slot.log_stream_name, options.timeout)
         event = {"Records": [item.record for item in batch]}
         ids = [item.message_id for item in batch]
         invocation = Invocation(
@@ -765,6 +869,15 @@ class Worker:
                 if scope.expired():
                     raise _TimedOut from None
                 raise  # the handler's own
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the worker's: a drain cut short
+                raise _handler_exit(exc) from None  # the handler's own
+            except (SystemExit, KeyboardInterrupt) as exc:
+                # Signals reach the worker through its loop, never as exceptions in a
+                # handler: these are the handler's, and fail its batch, as in Lambda.
+                raise _handler_exit(exc) from None
         if slot.thread is None:
             slot.thread = _HandlerThread(f"aiobatch-handler-{slot.index}")
         future = slot.thread.call(self.handler, event, context)
@@ -824,7 +937,17 @@ class Worker:
 
 
 class _HandlerExit(Exception):
-    """A ``def`` handler raised ``SystemExit`` or ``KeyboardInterrupt`` in its thread."""
+    """A handler raised a ``BaseException`` that is not an ``Exception``
+    (``SystemExit``, ``KeyboardInterrupt``, its own ``CancelledError``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _handler_exit(exc: BaseException) -> _HandlerExit:
+    # Only the type's name is kept: the exception's text may carry record data.
+    return _HandlerExit(type(exc).__name__)
 
 
 class _TimedOut(Exception):
@@ -834,8 +957,8 @@ class _TimedOut(Exception):
 def _error_name(exc: BaseException) -> str:
     """An exception's type, and its AWS error code if it has one: never its text, which
     may carry record data."""
-    if isinstance(exc, _HandlerExit) and exc.__cause__ is not None:
-        exc = exc.__cause__
+    if isinstance(exc, _HandlerExit):
+        return exc.name
     name = type(exc).__name__
     response = getattr(exc, "response", None)
     if isinstance(response, dict):

@@ -551,7 +551,8 @@ async def test_a_fifo_batch_rejects_a_window_and_big_batches(sqs: LocalSQS) -> N
     from aiobatch._worker import StartupError
 
     queue = sqs.create_queue(fifo=True)
-    for options in ({"batch_size": 11, "batching_window": 1}, {"batching_window": 2}):
+    cases: list[dict[str, Any]] = [{"batch_size": 11, "batching_window": 1}, {"batching_window": 2}]
+    for options in cases:
         worker = Worker(
             lambda event, context: None,
             WorkerOptions(queue_url=queue.url, endpoint_url=sqs.endpoint_url, **options),

@@ -11,8 +11,13 @@ PACKAGE = Path(aiobatch.__file__).resolve().parent
 
 # Top to bottom: a module may import only modules of a higher number.
 LAYERS: dict[str, float] = {
+    "aiobatch.__main__": -3,
+    "aiobatch._cli": -2,
+    "aiobatch._demo": -1.5,
+    "aiobatch._report": -1,
     "aiobatch": 0,
     "aiobatch.testing": 0,
+    "aiobatch._worker": 0.7,
     "aiobatch._facades": 1,
     "aiobatch._compat": 0.5,
     "aiobatch._response_mode": 2,
@@ -25,6 +30,7 @@ LAYERS: dict[str, float] = {
     "aiobatch._batch": 5,
     "aiobatch._sqs.batch_calls": 6,
     "aiobatch._sqs.clients": 7,
+    "aiobatch._sqs.events": 7,
     "aiobatch._engine": 8,
     "aiobatch._sources": 8,
     "aiobatch._deadline": 8,

@@ -4,6 +4,7 @@ the handler spec, the durations histogram, reading bodies to send."""
 from __future__ import annotations
 
 import io
+import json
 import math
 import sys
 from decimal import Decimal
@@ -11,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aiobatch._cli import UsageError, load_handler, read_bodies
+from aiobatch._sqs.events import lambda_record
 from aiobatch._worker import (
     Histogram,
     Malformed,
     WorkerOptions,
+    _size_bound,
     failed_identifiers,
     is_async_handler,
     region_of_url,
@@ -219,3 +224,34 @@ def test_read_bodies(tmp_path: Path) -> None:
         read_bodies(str(path), io.StringIO())
     with pytest.raises(UsageError, match="cannot read"):
         read_bodies(str(tmp_path / "absent.jsonl"), io.StringIO())
+
+
+@given(
+    body=st.text(max_size=300),
+    trace=st.text(max_size=60),
+    group=st.one_of(st.none(), st.text(min_size=1, max_size=40)),
+)
+def test_the_size_bound_is_never_below_the_json_size(
+    body: str, trace: str, group: str | None
+) -> None:
+    message: dict[str, Any] = {
+        "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274",
+        "ReceiptHandle": "AQEB" + "x" * 300,
+        "Body": body,
+        "Attributes": {"ApproximateReceiveCount": "1", "AWSTraceHeader": trace},
+    }
+    if group is not None:
+        message["Attributes"] |= {"MessageGroupId": group, "SequenceNumber": "1" * 20}
+    record = lambda_record(message, "arn:aws:sqs:eu-west-1:123456789012:orders", "eu-west-1")
+    assert _size_bound(record) >= len(json.dumps(record)) + 2
+
+
+def test_a_record_with_message_attributes_is_measured_exactly() -> None:
+    message = {
+        "MessageId": "m",
+        "ReceiptHandle": "r",
+        "Body": "b",
+        "MessageAttributes": {"k": {"DataType": "String", "StringValue": "\U0001f600" * 50}},
+    }
+    record = lambda_record(message, "arn:aws:sqs:eu-west-1:123456789012:orders", "eu-west-1")
+    assert _size_bound(record) == len(json.dumps(record)) + 2
