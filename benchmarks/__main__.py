@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, deletes, imports, memory, overhead
+from . import concurrency, deletes, imports, memory, overhead, worker
 from ._harness import CaseResult, Settings, install_log_sink
 from .report import header, machine, report, to_json
 from .targets import judge
@@ -25,6 +25,7 @@ CASES: dict[int, Callable[[Settings], CaseResult]] = {
     7: imports.case_imports,
     8: deletes.case_warm,
     9: memory.case_memory,
+    10: worker.case_worker,
 }
 ALL_CASES = tuple(CASES)
 
@@ -38,7 +39,9 @@ def parse_cases(text: str) -> list[int]:
         ) from None
     unknown = sorted(set(numbers) - set(ALL_CASES))
     if unknown or not numbers:
-        raise argparse.ArgumentTypeError(f"cases are 1 to 9, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"cases are {min(ALL_CASES)} to {max(ALL_CASES)}, got {text!r}"
+        )
     return sorted(set(numbers))
 
 
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cases",
         type=parse_cases,
         default=list(ALL_CASES),
-        help="comma-separated case numbers, 1 to 9 (default: all)",
+        help=f"comma-separated case numbers, {min(ALL_CASES)} to {max(ALL_CASES)} (default: all)",
     )
     parser.add_argument(
         "--repeats", type=positive, help="runs per contender (default: each case's own)"
