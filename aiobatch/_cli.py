@@ -3,8 +3,9 @@ messages, and a ``demo``.
 
 Exit codes:
 
-- 0: the worker stopped as asked (a signal, or ``--until-empty`` found the queue empty)
-  after draining; ``send`` sent everything.
+- 0: the worker stopped as asked (a signal, ``--until-empty`` found the queue empty,
+  ``--max-messages`` were received and finished) after draining; ``send`` sent
+  everything.
 - 1: the worker stopped on an error while running (the queue was deleted, access was
   revoked), after draining what was in flight.
 - 2: bad usage, or a check before anything was received failed (the handler does not
@@ -193,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="on a signal, how long batches in flight may still run (default: --timeout)",
     )
     worker.add_argument(
+        "--max-messages",
+        type=int,
+        metavar="N",
+        help="stop receiving after N messages, finish them, and exit",
+    )
+    worker.add_argument(
         "--until-empty",
         action="store_true",
         help="stop once the queue holds nothing, visible or in flight",
@@ -253,6 +260,7 @@ def options_from(args: argparse.Namespace, queue_url: str) -> WorkerOptions:
         heartbeat=args.heartbeat,
         drain_timeout=args.drain_timeout,
         until_empty=args.until_empty,
+        max_messages=args.max_messages,
         region=args.region,
         endpoint_url=args.endpoint_url,
     )

@@ -74,6 +74,7 @@ class WorkerOptions:
     heartbeat: bool = False
     drain_timeout: float | None = None
     until_empty: bool = False
+    max_messages: int | None = None
     region: str | None = None
     endpoint_url: str | None = None
 
@@ -100,6 +101,8 @@ class WorkerOptions:
             found.append(f"--memory must be 128 to 10240 MB, got {self.memory_limit_in_mb}")
         if not 0 <= self.wait_time <= MAX_WAIT_TIME:
             found.append(f"--wait-time must be 0 to {MAX_WAIT_TIME} seconds, got {self.wait_time}")
+        if self.max_messages is not None and self.max_messages < 1:
+            found.append(f"--max-messages must be at least 1, got {self.max_messages}")
         if self.drain_timeout is not None and not self.drain_timeout >= 0:
             found.append(f"--drain-timeout must be 0 or more seconds, got {self.drain_timeout}")
         return found
@@ -371,26 +374,35 @@ class _Received:
 
     def measure(self) -> int:
         if not self.measured:
-            self.size = len(json.dumps(self.record)) + 2  # and ", " between records
+            self.size = json_size(self.record)
             self.measured = True
         return self.size
 
 
-def _size_bound(record: Mapping[str, Any]) -> int:
-    """An upper bound on ``len(json.dumps(record)) + 2``, cheaper than measuring.
+def json_size(record: Mapping[str, Any]) -> int:
+    """A record's bytes in the event: its UTF-8 JSON, and the ", " before the next."""
+    return len(json.dumps(record, ensure_ascii=False).encode()) + 2
 
-    ``json.dumps`` writes a character as at most 6 (``\\u001f``), or 12 for one beyond
-    the BMP (a surrogate pair); the record's other fields are short ASCII strings.
+
+def _size_bound(record: Mapping[str, Any]) -> int:
+    """An upper bound on :func:`json_size`, cheaper than measuring.
+
+    In UTF-8 JSON a character takes at most 6 bytes (a control character's ``\\u001f``;
+    any other at most 4), and the fields SQS fills in (ids, the receipt handle, system
+    attributes) are printable ASCII, at most 2 bytes a character (``\\"``).
     """
     if record["messageAttributes"]:
-        return len(json.dumps(record)) + 2
-    body = record["body"]
-    bound = (6 if body.isascii() else 12) * len(body)
-    bound += 6 * (len(record["receiptHandle"]) + len(record["messageId"]))
-    bound += 6 * (len(record["eventSourceARN"]) + len(record["awsRegion"]))
-    for name, value in record["attributes"].items():
-        bound += 12 * (len(name) + len(value)) + 8
-    return bound + 512
+        return json_size(record)
+    attributes = record["attributes"]
+    given = (
+        len(record["receiptHandle"])
+        + len(record["messageId"])
+        + len(record["eventSourceARN"])
+        + len(record["awsRegion"])
+        + sum(map(len, attributes))
+        + sum(map(len, attributes.values()))
+    )
+    return 6 * len(record["body"]) + 2 * given + 16 * len(attributes) + 512
 
 
 class LambdaContext:
@@ -454,7 +466,9 @@ class _Slot:
     log_stream_name: str = ""
     thread: _HandlerThread | None = None
     held: list[_Received] = field(default_factory=list)  # received, not yet invoked
-    gathering: asyncio.Task[list[_Received]] | None = None
+    task: asyncio.Task[None] | None = None  # the slot's loop
+    gathering: bool = False  # waiting on a receive: what stop() may cut short
+    cut: bool = False  # stop() cancelled it
 
 
 def is_async_handler(handler: Callable[..., Any]) -> bool:
@@ -511,6 +525,7 @@ class Worker:
         self._caller = BatchCaller(self._clients)
         self._stopping: asyncio.Event | None = None
         self._slots: list[_Slot] = []
+        self._capped = 0  # slots that stopped at max_messages
 
     # --- start ---------------------------------------------------------------------------
 
@@ -580,8 +595,9 @@ class Worker:
             return
         self._stopping.set()
         for slot in self._slots:
-            if slot.gathering is not None:
-                slot.gathering.cancel()
+            if slot.gathering and slot.task is not None and not slot.cut:
+                slot.cut = True
+                slot.task.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -604,6 +620,7 @@ class Worker:
         self._clients = SQSClients(self._make_session(), config, endpoint_url=options.endpoint_url)
         self._caller = BatchCaller(self._clients)
         self.stats = Stats()
+        self._capped = 0
         self.reporter.started(self.queue, options)
         self._function = _Function(
             options.function_name,
@@ -661,16 +678,25 @@ class Worker:
             self.reporter.tick(self.stats)
 
     async def _serve(self, slot: _Slot) -> None:
+        slot.task = asyncio.current_task()
+        cap = self.options.max_messages
         while not self.stopping:
-            slot.gathering = asyncio.create_task(self._gather(slot))
+            if cap is not None and self.stats.received >= cap:
+                # Received enough: no more receives. The last slot to see it ends the
+                # run; the others have finished theirs by then.
+                self._capped += 1
+                if self._capped == len(self._slots):
+                    self.stop()
+                return
+            slot.gathering = True
             try:
-                batch = await slot.gathering
+                batch = await self._gather(slot)
             except asyncio.CancelledError:
-                if not self.stopping:
-                    raise
-                return  # stop() cut a receive short
+                if slot.cut:
+                    return  # stop() cut a receive short
+                raise
             finally:
-                slot.gathering = None
+                slot.gathering = False
             if not batch:
                 if self.options.until_empty and await self._drained():
                     self.stop()

@@ -39,18 +39,6 @@ class Counter:
         return None
 
 
-class StopAfter(SilentReporter):
-    """Says nothing; stops its worker once it has deleted ``records`` records."""
-
-    def __init__(self, records: int) -> None:
-        self.records = records
-        self.worker: Worker | None = None
-
-    def invoked(self, invocation: Any, stats: Stats) -> None:
-        if stats.deleted >= self.records and self.worker is not None:
-            self.worker.stop()
-
-
 def check_run(
     stub: StubSQS,
     before: dict[str, Any],
@@ -98,13 +86,12 @@ def worker_contender(
         batch_size=BATCH,
         concurrency=concurrency,
         wait_time=WAIT,
+        # As the loop does: no receive once enough are in; the last ones finish.
+        max_messages=n,
     )
 
     async def run() -> tuple[float, float, Stats]:
-        reporter = StopAfter(n)
-        worker = reporter.worker = Worker(
-            counter.lambda_handler, options, session=session, reporter=reporter
-        )
+        worker = Worker(counter.lambda_handler, options, session=session, reporter=SilentReporter())
         await worker.check()
         start, used = time.perf_counter(), time.process_time()
         stats = await worker.run()

@@ -43,7 +43,7 @@ def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> di
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": body,
-        "attributes": {name: str(value) for name, value in system.items()},
+        "attributes": dict(system),  # strings, as botocore parses them
         "messageAttributes": (
             {name: _attribute(value) for name, value in attributes.items()} if attributes else {}
         ),

@@ -640,3 +640,17 @@ async def test_until_empty_waits_for_messages_in_flight(sqs: LocalSQS) -> None:
     assert queue.dead_letter is not None
     assert queue.dead_letter.drain_bodies() == ["poison"]
     assert stats.deleted == 1
+
+
+async def test_max_messages_stops_receiving_and_finishes_what_it_has(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue()
+    queue.send(range(25))
+    sizes: list[int] = []
+
+    async def handler(event: dict[str, Any], context: Any) -> None:
+        sizes.append(len(event["Records"]))
+
+    stats, _ = await run_worker(sqs, queue, handler, batch_size=5, max_messages=12)
+    assert sizes == [5, 5, 5], "it stops receiving once 12 are in, and finishes those"
+    assert (stats.received, stats.deleted, stats.released) == (15, 15, 0)
+    assert queue.approximate_count(include_hidden=True) == 10

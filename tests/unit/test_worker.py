@@ -24,6 +24,7 @@ from aiobatch._worker import (
     _size_bound,
     failed_identifiers,
     is_async_handler,
+    json_size,
     region_of_url,
 )
 
@@ -226,10 +227,13 @@ def test_read_bodies(tmp_path: Path) -> None:
         read_bodies(str(tmp_path / "absent.jsonl"), io.StringIO())
 
 
+PRINTABLE_ASCII = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
 @given(
     body=st.text(max_size=300),
-    trace=st.text(max_size=60),
-    group=st.one_of(st.none(), st.text(min_size=1, max_size=40)),
+    trace=PRINTABLE_ASCII,
+    group=st.one_of(st.none(), PRINTABLE_ASCII.filter(bool)),
 )
 def test_the_size_bound_is_never_below_the_json_size(
     body: str, trace: str, group: str | None
@@ -243,7 +247,9 @@ def test_the_size_bound_is_never_below_the_json_size(
     if group is not None:
         message["Attributes"] |= {"MessageGroupId": group, "SequenceNumber": "1" * 20}
     record = lambda_record(message, "arn:aws:sqs:eu-west-1:123456789012:orders", "eu-west-1")
-    assert _size_bound(record) >= len(json.dumps(record)) + 2
+    exact = json_size(record)
+    assert exact == len(json.dumps(record, ensure_ascii=False).encode("utf-8")) + 2
+    assert _size_bound(record) >= exact
 
 
 def test_a_record_with_message_attributes_is_measured_exactly() -> None:
@@ -254,4 +260,4 @@ def test_a_record_with_message_attributes_is_measured_exactly() -> None:
         "MessageAttributes": {"k": {"DataType": "String", "StringValue": "\U0001f600" * 50}},
     }
     record = lambda_record(message, "arn:aws:sqs:eu-west-1:123456789012:orders", "eu-west-1")
-    assert _size_bound(record) == len(json.dumps(record)) + 2
+    assert _size_bound(record) == json_size(record)
