@@ -25,25 +25,20 @@ from aiobatch import (
     aprocess_partial_response,
     process_partial_response,
 )
-from aiobatch._worker import Invocation, QueueInfo, Stats, Worker, WorkerOptions
+from aiobatch._worker import Invocation, SilentReporter, Stats, Worker, WorkerOptions
 from aiobatch.testing import LocalQueue, LocalSQS
 from tests.integration.test_testing_local_sqs import sample_keys
 
 
-class Recorder:
+class Recorder(SilentReporter):
     """A reporter that keeps what it is told and can stop the worker after ``stop_after``
     invocations."""
-
-    interval = 3600.0
 
     def __init__(self, stop_after: int | None = None) -> None:
         self.stop_after = stop_after
         self.worker: Worker | None = None
         self.invocations: list[Invocation] = []
         self.warnings: list[str] = []
-
-    def started(self, queue: QueueInfo, options: WorkerOptions) -> None:
-        pass
 
     def invoked(self, invocation: Invocation, stats: Stats) -> None:
         self.invocations.append(invocation)
@@ -53,15 +48,6 @@ class Recorder:
 
     def warning(self, text: str, **fields: Any) -> None:
         self.warnings.append(text)
-
-    def info(self, text: str, **fields: Any) -> None:
-        pass
-
-    def tick(self, stats: Stats) -> None:
-        pass
-
-    def finished(self, stats: Stats) -> None:
-        pass
 
 
 def session(sqs: LocalSQS) -> Any:
