@@ -277,15 +277,14 @@ def _default_function_name(spec: str) -> str:
 def read_bodies(source: str, stdin: IO[str]) -> list[str]:
     """The message bodies of a JSON lines file (``-``: standard input); blank lines are
     skipped, and a line that is not JSON is an error naming it."""
-    if source == "-":
-        lines = stdin.read().splitlines()
-        name = "standard input"
-    else:
-        try:
-            lines = Path(source).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise UsageError(f"cannot read {source}: {exc.strerror}") from None
-        name = source
+    name = "standard input" if source == "-" else source
+    try:
+        text = stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{name} is not UTF-8 text") from None
+    lines = text.splitlines()
     bodies = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -337,10 +336,12 @@ def _start_local(args: argparse.Namespace, reporter: ConsoleReporter) -> tuple[A
         visibility_timeout=visibility,
     )
     os.environ.update(local.env())
+    port = local.endpoint_url.rsplit(":", 1)[1]
+    send = "aiobatch send --local" + ("" if port == str(LOCAL_PORT) else f" --local-port {port}")
     reporter.info(
         f"local SQS on {local.endpoint_url}: queue {queue.name} (visibility timeout "
         f"{visibility} s), dead-letter queue {LOCAL_QUEUE}-dlq after "
-        f"{args.max_receive_count} receives. Send messages with: aiobatch send --local "
+        f"{args.max_receive_count} receives. Send messages with: {send} "
         '\'{"hello": "world"}\'',
         endpoint_url=local.endpoint_url,
         queue_url=queue.url,
@@ -373,6 +374,7 @@ def command_run(args: argparse.Namespace) -> int:
         problems = options.problems()
         if problems:
             raise UsageError("; ".join(problems))
+        _require_aioboto3("aiobatch run")
         handler = load_handler(args.handler)
         worker = Worker(handler, options, reporter=reporter)
         return asyncio.run(_run_worker(worker))
@@ -429,8 +431,7 @@ def command_send(args: argparse.Namespace) -> int:
 
 
 async def _send(args: argparse.Namespace, bodies: Sequence[str]) -> int:
-    import aioboto3
-
+    aioboto3 = _require_aioboto3("aiobatch send")
     if args.local:
         env = _local_env(args.local_port)
         session = aioboto3.Session(
@@ -443,48 +444,64 @@ async def _send(args: argparse.Namespace, bodies: Sequence[str]) -> int:
         session = aioboto3.Session()
         endpoint = args.endpoint_url
     region = args.region or _region_for(args.queue_url, session)
-    url_or_name = args.queue_url or LOCAL_QUEUE
+    url = args.queue_url or LOCAL_QUEUE
     from botocore.config import Config
 
+    from ._sqs.batch_calls import send_chunks
+
     quick = Config(connect_timeout=5, retries={"total_max_attempts": 3})
+    sent = 0
     try:
         async with session.client(
             "sqs", region_name=region, endpoint_url=endpoint, config=quick
         ) as client:
             if args.local:
                 url = (await client.get_queue_url(QueueName=LOCAL_QUEUE))["QueueUrl"]
-            else:
-                url = args.queue_url
             fifo = url.endswith(".fifo")
             if fifo and not args.group_id:
                 raise UsageError(f"{url} is a FIFO queue: pass --group-id")
-            sent = 0
-            for start in range(0, len(bodies), 10):
-                entries = []
-                for index, body in enumerate(bodies[start : start + 10]):
-                    entry: dict[str, Any] = {"Id": str(index), "MessageBody": body}
-                    if args.group_id:
-                        entry["MessageGroupId"] = args.group_id
-                        if fifo:
-                            entry["MessageDeduplicationId"] = os.urandom(16).hex()
-                    entries.append(entry)
-                response = await client.send_message_batch(QueueUrl=url, Entries=entries)
+            entries: list[dict[str, Any]] = []
+            for body in bodies:
+                entry: dict[str, Any] = {"MessageBody": body}
+                if args.group_id:
+                    entry["MessageGroupId"] = args.group_id
+                    if fifo:
+                        entry["MessageDeduplicationId"] = os.urandom(16).hex()
+                entries.append(entry)
+            for chunk in send_chunks(entries):
+                calls = [{"Id": str(i), **entry} for i, entry in enumerate(chunk)]
+                response = await client.send_message_batch(QueueUrl=url, Entries=calls)
                 failed = response.get("Failed") or []
+                sent += len(chunk) - len(failed)
                 if failed:
                     codes = ", ".join(sorted({str(f.get("Code")) for f in failed}))
-                    print(
-                        f"aiobatch: SQS refused {len(failed)} message(s) ({codes}); "
-                        f"{sent + len(entries) - len(failed)} sent",
-                        file=sys.stderr,
-                    )
-                    return EXIT_ERROR
-                sent += len(entries)
+                    return _partly_sent(sent, len(bodies), url, f"SQS refused some ({codes})")
     except UsageError:
         raise
     except Exception as exc:
-        raise UsageError(describe_startup_error(exc, url_or_name, endpoint)) from None
+        reason = describe_startup_error(exc, url, endpoint)
+        if not sent:
+            raise UsageError(reason) from None
+        return _partly_sent(sent, len(bodies), url, reason)
     print(f"sent {sent} message(s) to {url}", file=sys.stderr)
     return EXIT_OK
+
+
+def _partly_sent(sent: int, total: int, url: str, reason: str) -> int:
+    print(
+        f"aiobatch: error: {reason}; {sent} of {total} message(s) were sent to {url}, in "
+        "order: do not send those again",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def _require_aioboto3(command: str) -> Any:
+    try:
+        import aioboto3
+    except ImportError:
+        raise UsageError(f"{command} needs aioboto3: pip install 'aiobatch[sqs]'") from None
+    return aioboto3
 
 
 def _region_for(url: str | None, session: Any) -> str:

@@ -152,7 +152,8 @@ class ConsoleReporter:
             f"  succeeded    {summary['succeeded']:>10,}",
             f"  failed       {summary['failed']:>10,}",
             f"  deleted      {summary['deleted']:>10,}   (not deleted {summary['undeleted']:,})",
-            f"  released     {summary['released']:>10,}",
+            f"  released     {summary['released']:>10,}   (abandoned at the drain "
+            f"timeout {summary['abandoned']:,})",
             f"  invocations  {summary['invocations']:>10,}   ({summary['failed_invocations']:,} "
             f"failed whole, {summary['timed_out']:,} timed out)",
             f"  per invocation  p50 {ms(summary['invocation_p50_ms'])}, "

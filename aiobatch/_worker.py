@@ -181,6 +181,7 @@ class Stats:
     deleted: int = 0
     undeleted: int = 0
     released: int = 0
+    abandoned: int = 0
     redelivered: int = 0
     invocations: int = 0
     failed_invocations: int = 0
@@ -203,6 +204,7 @@ class Stats:
             "deleted": self.deleted,
             "undeleted": self.undeleted,
             "released": self.released,
+            "abandoned": self.abandoned,
             "redelivered": self.redelivered,
             "invocations": self.invocations,
             "failed_invocations": self.failed_invocations,
@@ -370,6 +372,7 @@ class _Received:
     message_id: str
     receipt_handle: str
     size: int
+    received_at: float  # event loop time
     measured: bool = False
 
     def measure(self) -> int:
@@ -388,21 +391,26 @@ def _size_bound(record: Mapping[str, Any]) -> int:
     """An upper bound on :func:`json_size`, cheaper than measuring.
 
     In UTF-8 JSON a character takes at most 6 bytes (a control character's ``\\u001f``;
-    any other at most 4), and the fields SQS fills in (ids, the receipt handle, system
-    attributes) are printable ASCII, at most 2 bytes a character (``\\"``).
+    any other at most 4). The fields SQS fills in (ids, the receipt handle, system
+    attributes) are nearly always printable ASCII, at most 2 bytes a character
+    (``\\"``); when they are not, 6 a character is assumed for them too.
     """
     if record["messageAttributes"]:
         return json_size(record)
     attributes = record["attributes"]
-    given = (
-        len(record["receiptHandle"])
-        + len(record["messageId"])
-        + len(record["eventSourceARN"])
-        + len(record["awsRegion"])
-        + sum(map(len, attributes))
-        + sum(map(len, attributes.values()))
+    given = "".join(
+        (
+            record["receiptHandle"],
+            record["messageId"],
+            record["eventSourceARN"],
+            record["awsRegion"],
+            *attributes,
+            *attributes.values(),
+        )
     )
-    return 6 * len(record["body"]) + 2 * given + 16 * len(attributes) + 512
+    # Printable ASCII takes at most 2 bytes a character in JSON; anything else 6.
+    per_character = 2 if given.isascii() and given.isprintable() else 6
+    return 6 * len(record["body"]) + per_character * len(given) + 16 * len(attributes) + 512
 
 
 class LambdaContext:
@@ -465,10 +473,14 @@ class _Slot:
     index: int
     log_stream_name: str = ""
     thread: _HandlerThread | None = None
-    held: list[_Received] = field(default_factory=list)  # received, not yet invoked
+    # Received and not invoked: a batch being gathered, or messages that did not fit
+    # (6 MB). Whatever is here when its slot leaves a phase is released.
+    held: list[_Received] = field(default_factory=list)
     task: asyncio.Task[None] | None = None  # the slot's loop
-    gathering: bool = False  # waiting on a receive: what stop() may cut short
-    cut: bool = False  # stop() cancelled it
+    phase: str = "idle"  # "gathering" (stop() cuts it), "handler" (the drain timeout
+    # cuts it), "applying" (deletes: never cut)
+    cut: bool = False  # stop() cancelled its receive
+    drained: bool = False  # the drain timeout cancelled its handler
 
 
 def is_async_handler(handler: Callable[..., Any]) -> bool:
@@ -595,7 +607,7 @@ class Worker:
             return
         self._stopping.set()
         for slot in self._slots:
-            if slot.gathering and slot.task is not None and not slot.cut:
+            if slot.phase == "gathering" and slot.task is not None and not slot.cut:
                 slot.cut = True
                 slot.task.cancel()
 
@@ -634,41 +646,57 @@ class Worker:
             _Slot(index, f"{day}/[$LATEST]{uuid.uuid4().hex}")
             for index in range(options.concurrency)
         ]
+        for advice in _advice(self.queue, options):
+            self.reporter.warning(advice)
         ticker = asyncio.create_task(self._tick())
+        tasks = [asyncio.create_task(self._serve(slot)) for slot in self._slots]
+        for task in tasks:
+            task.add_done_callback(self._slot_ended)
         try:
-            tasks = [asyncio.create_task(self._serve(slot)) for slot in self._slots]
-            for task in tasks:
-                task.add_done_callback(self._slot_ended)
             await self._stopping.wait()
             drain = options.timeout if options.drain_timeout is None else options.drain_timeout
-            done, pending = await asyncio.wait(tasks, timeout=drain) if tasks else (set(), set())
-            if pending:
+            _, pending = await asyncio.wait(tasks, timeout=drain)
+            running = [s for s in self._slots if s.task in pending and s.phase == "handler"]
+            if running:
                 self.reporter.warning(
-                    f"{len(pending)} invocation(s) still running after the drain timeout "
+                    f"{len(running)} invocation(s) still running after the drain timeout "
                     f"({drain:g} s): cancelled; their messages were not deleted and come "
                     "back after the visibility timeout"
                 )
-                for task in pending:
-                    task.cancel()
-                await asyncio.wait(pending)
-            for task in done:
+                for slot in running:
+                    assert slot.task is not None
+                    slot.drained = True
+                    slot.task.cancel()
+            # The rest are finishing deletes, or a receive stop() has just cut short.
+            await asyncio.wait(pending) if pending else None
+            for task in tasks:
                 error = None if task.cancelled() else task.exception()
                 if error is not None:
                     raise error
-            await self._release([m for slot in self._slots for m in slot.held])
         finally:
             ticker.cancel()
-            for slot in self._slots:
-                if slot.thread is not None:
-                    slot.thread.close()
-            await self._clients.aclose()
+            for task in tasks:  # run() itself cancelled: its slots go with it
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await self._release([m for slot in self._slots for m in slot.held])
+            finally:
+                for slot in self._slots:
+                    slot.held = []
+                    if slot.thread is not None:
+                        slot.thread.close()
+                await self._clients.aclose()
         self.reporter.finished(self.stats)
         return self.stats
 
     def _slot_ended(self, task: asyncio.Task[None]) -> None:
         # A slot ends early only by a bug: stop the others rather than run on with fewer
         # (run() raises the error once they have drained).
-        error = None if task.cancelled() else task.exception()
+        if task.cancelled():
+            if not self.stopping:
+                self._fail("a worker slot was cancelled")
+            return
+        error = task.exception()
         if error is not None:
             self._fail(f"a worker slot failed ({_error_name(error)})")
 
@@ -688,21 +716,24 @@ class Worker:
                 if self._capped == len(self._slots):
                     self.stop()
                 return
-            slot.gathering = True
+            slot.phase = "gathering"
             try:
                 batch = await self._gather(slot)
             except asyncio.CancelledError:
                 if slot.cut:
-                    return  # stop() cut a receive short
+                    return  # stop() cut a receive short; run() releases what it held
                 raise
             finally:
-                slot.gathering = False
+                slot.phase = "idle"
+            if slot.held:  # what did not fit: back to the queue at once
+                held, slot.held = slot.held, []
+                await self._release(held)
             if not batch:
                 if self.options.until_empty and await self._drained():
                     self.stop()
                 continue
             if self.stopping:
-                slot.held[:0] = batch
+                slot.held = batch
                 return
             await self._invoke(slot, batch)
 
@@ -773,54 +804,83 @@ class Worker:
         long poll came back empty.
         """
         options = self.options
-        batch, slot.held = slot.held, []
-        size = sum(item.size for item in batch) + _EVENT_FRAME
+        batch = slot.held  # the same list: what a cut receive leaves is released
+        size = _EVENT_FRAME
         window_end: float | None = None
+        cap = options.max_messages
+        positions: dict[str, int] = {}  # message id -> its place in the batch
         loop = asyncio.get_running_loop()
-        try:
-            while len(batch) < options.batch_size:
-                if batch:
-                    if window_end is None:
-                        window_end = loop.time() + options.batching_window
-                    left = window_end - loop.time()
-                    if left < 1:
-                        break
-                    wait = min(options.wait_time, int(left))
-                else:
-                    wait = options.wait_time
-                messages = await self._receive(min(10, options.batch_size - len(batch)), wait)
-                if not messages and not batch:
-                    return batch
-                overflow: list[_Received] = []
-                for message in messages:
-                    item = self._received(message)
-                    if not overflow and size + item.size > MAX_PAYLOAD:
-                        # The bounds say it may not fit: measure them exactly.
-                        size = sum(x.measure() for x in batch) + _EVENT_FRAME
-                        item.measure()
-                    if overflow or size + item.size > MAX_PAYLOAD:
-                        overflow.append(item)
-                    else:
-                        batch.append(item)
-                        size += item.size
-                if overflow:
-                    if self.queue.fifo:
-                        # Never carried into a later batch: SQS keeps the group's order.
-                        await self._release(overflow)
-                    else:
-                        slot.held = overflow
+        while len(batch) < options.batch_size:
+            if batch:
+                if cap is not None and self.stats.received >= cap:
                     break
-            return batch
-        except asyncio.CancelledError:
-            slot.held[:0] = batch
-            raise
+                if window_end is None:
+                    window_end = loop.time() + options.batching_window
+                left = window_end - loop.time()
+                if left <= 0:
+                    break
+                wait = min(options.wait_time, math.ceil(left))
+                if options.heartbeat:
+                    await self._keep_hidden(batch)
+            else:
+                wait = options.wait_time
+            messages = await self._receive(min(10, options.batch_size - len(batch)), wait)
+            if not messages and not batch:
+                if not wait:  # a short poll came back empty: do not spin on it
+                    await asyncio.sleep(1)
+                break
+            overflow: list[_Received] = []
+            for message in messages:
+                item = self._received(message)
+                position = positions.get(item.message_id)
+                if position is not None:
+                    # Back again: its visibility timeout ran out during a long window.
+                    # The new receipt handle takes the old one's place, counted once.
+                    size += item.size - batch[position].size
+                    batch[position] = item
+                    self.stats.received -= 1
+                    continue
+                if not overflow and size + item.size > MAX_PAYLOAD:
+                    # The bounds say it may not fit: measure them exactly.
+                    size = sum(x.measure() for x in batch) + _EVENT_FRAME
+                    item.measure()
+                if overflow or size + item.size > MAX_PAYLOAD:
+                    overflow.append(item)
+                else:
+                    positions[item.message_id] = len(batch)
+                    batch.append(item)
+                    size += item.size
+            if overflow:
+                # Released, not carried into a later batch: a carried message could pass
+                # its visibility timeout before that batch starts, and on a FIFO queue
+                # SQS keeps the group's order itself.
+                slot.held = overflow
+                return batch
+        slot.held = []
+        return batch
+
+    async def _keep_hidden(self, batch: list[_Received]) -> None:
+        """With --heartbeat, extend a batch still being gathered before it can come back."""
+        interval = max(0.5, self.queue.visibility_timeout / 3)
+        now = asyncio.get_running_loop().time()
+        stale = [item for item in batch if now - item.received_at >= interval]
+        if stale:
+            await self._change_visibility(stale, self.queue.visibility_timeout)
+            for item in stale:
+                item.received_at = now
 
     def _received(self, message: Mapping[str, Any]) -> _Received:
         record = lambda_record(message, self.queue.arn, self.queue.region)
         self.stats.received += 1
         if record["attributes"].get("ApproximateReceiveCount", "1") != "1":
             self.stats.redelivered += 1
-        return _Received(record, record["messageId"], record["receiptHandle"], _size_bound(record))
+        return _Received(
+            record,
+            record["messageId"],
+            record["receiptHandle"],
+            _size_bound(record),
+            asyncio.get_running_loop().time(),
+        )
 
     async def _invoke(self, slot: _Slot, batch: list[_Received]) -> None:
         options = self.options
@@ -841,6 +901,7 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat(batch)) if options.heartbeat else None
         failed: set[str]
         try:
+            slot.phase = "handler"
             try:
                 result = await self._call(slot, event, context)
                 failed = failed_identifiers(result, ids, options.report_batch_item_failures)
@@ -851,12 +912,19 @@ class Worker:
             except Malformed as exc:
                 invocation.problem = f"returned a response Lambda rejects: {exc}"
                 failed = set(ids)
+            except asyncio.CancelledError:
+                # The drain timeout: nothing deleted, the messages come back.
+                self.stats.abandoned += len(batch)
+                raise
             except Exception as exc:
                 invocation.problem = f"raised {_error_name(exc)}"
                 failed = set(ids)
             finally:
                 if heartbeat is not None:
                     heartbeat.cancel()
+            # From here on nothing cuts the invocation short: what succeeded is deleted
+            # and counted, however long the deletes take.
+            slot.phase = "applying"
             invocation.duration = loop.time() - started
             invocation.failed = len(failed)
             succeeded = [item for item in batch if item.message_id not in failed]
@@ -864,6 +932,7 @@ class Worker:
             invocation.deleted = len(succeeded) - len(undeleted)
             invocation.undeleted = len(undeleted)
         finally:
+            slot.phase = "idle"
             self.stats.in_flight -= 1
         stats = self.stats
         stats.invocations += 1
@@ -890,20 +959,28 @@ class Worker:
         if self._is_async:
             try:
                 async with scope:
-                    return await self.handler(event, context)
+                    result = await self.handler(event, context)
             except TimeoutError:
                 if scope.expired():
                     raise _TimedOut from None
                 raise  # the handler's own
             except asyncio.CancelledError as exc:
+                if slot.drained:
+                    raise  # the worker's: the drain timeout
+                # The handler's own (it cancelled its task, or let a cancelled task's
+                # error out): a failed invocation; the slot goes on.
                 task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # the worker's: a drain cut short
-                raise _handler_exit(exc) from None  # the handler's own
+                if task is not None:
+                    while task.cancelling():
+                        task.uncancel()
+                raise _handler_exit(exc) from None
             except (SystemExit, KeyboardInterrupt) as exc:
                 # Signals reach the worker through its loop, never as exceptions in a
                 # handler: these are the handler's, and fail its batch, as in Lambda.
                 raise _handler_exit(exc) from None
+            if scope.expired():  # it caught the cancellation and returned: too late
+                raise _TimedOut
+            return result
         if slot.thread is None:
             slot.thread = _HandlerThread(f"aiobatch-handler-{slot.index}")
         future = slot.thread.call(self.handler, event, context)
@@ -918,17 +995,22 @@ class Worker:
             raise _TimedOut from None
 
     async def _heartbeat(self, batch: list[_Received]) -> None:
-        """Keep the batch's messages hidden while its invocation runs."""
+        """Keep the batch's messages hidden while its invocation runs: extended to the
+        queue's visibility timeout a third of it after the oldest was received (at once,
+        if a batching window took that long), and every third of it from then on."""
         visibility = self.queue.visibility_timeout
-        interval = max(1.0, visibility / 2)
+        interval = max(0.5, visibility / 3)
+        loop = asyncio.get_running_loop()
+        due = min(item.received_at for item in batch) + interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, due - loop.time()))
             unconfirmed = await self._change_visibility(batch, visibility)
             if unconfirmed:
                 self.reporter.warning(
                     f"extending the visibility of {len(unconfirmed)} message(s) failed "
                     f"({', '.join(sorted({u.code for u in unconfirmed}))})"
                 )
+            due = loop.time() + interval
 
     async def _delete(self, items: list[_Received]) -> list[Unconfirmed]:
         entries = [
@@ -1062,6 +1144,19 @@ def _queue_info(url: str, attributes: Mapping[str, str]) -> QueueInfo:
         dead_letter_arn=dead_letter_arn,
         max_receive_count=max_receive_count,
     )
+
+
+def _advice(info: QueueInfo, options: WorkerOptions) -> list[str]:
+    """Settings Lambda accepts but that can deliver a batch's messages twice."""
+    span = options.timeout + options.batching_window
+    if options.heartbeat or info.visibility_timeout >= span:
+        return []
+    return [
+        f"the queue's visibility timeout ({info.visibility_timeout} s) is shorter than "
+        f"--timeout plus --batching-window ({span:g} s): a message received early in a "
+        "window can come back while its batch runs. AWS advises a visibility timeout of "
+        "6 times the timeout plus the window; or pass --heartbeat"
+    ]
 
 
 def _mismatches(info: QueueInfo, options: WorkerOptions) -> list[str]:

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 from ._fake_sqs import FakeSQS
+from ._sqs.batch_calls import send_chunks
 from ._sqs.events import b64 as _b64
 from ._sqs.events import lambda_record
 
@@ -703,7 +704,7 @@ class LocalQueue:
         message_group_id: str | Callable[[int], str] | None = None,
         message_attributes: Mapping[str, str | int | float | bytes] | None = None,
     ) -> list[str]:
-        """Send the bodies in batches of ten and return their message ids, in order.
+        """Send the bodies in calls of up to ten (and 1 MiB); return their ids, in order.
 
         A body that is not a ``str`` is sent as its JSON text. A FIFO queue needs
         ``message_group_id`` (a callable gets each body's index); every message gets its
@@ -728,10 +729,8 @@ class LocalQueue:
                 entry["MessageDeduplicationId"] = uuid.uuid4().hex
             entries.append(entry)
         ids: dict[str, str] = {}
-        for start in range(0, len(entries), 10):
-            response = self._sqs.client.send_message_batch(
-                QueueUrl=self.url, Entries=entries[start : start + 10]
-            )
+        for chunk in send_chunks(entries):
+            response = self._sqs.client.send_message_batch(QueueUrl=self.url, Entries=chunk)
             if response.get("Failed"):
                 failures = ", ".join(
                     f"entry {failure['Id']}: {failure.get('Code')}"
@@ -804,7 +803,8 @@ class LocalQueue:
 
 
 _moto_lock = threading.Lock()
-_moto_state = threading.local()
+_moto_state = threading.local()  # .locked: this thread holds _moto_lock; .scan_at: a
+# locked receive's fixed instant (epoch ms) while it scans; .quiet: skip the counts
 
 
 def _begin_scan(queue: Any, now: Callable[[], float]) -> None:
@@ -816,77 +816,94 @@ def _begin_scan(queue: Any, now: Callable[[], float]) -> None:
     first, out of order. So the scan's clock stands still (every message of a batch
     also gets one deadline), and the messages no longer in flight are cleared first.
     """
-    _moto_state.now = now()
-    _moto_state.held = True
+    _moto_state.scan_at = now()
     pending = queue.pending_messages
     pending.difference_update([message for message in pending if message.visible])
 
 
 def _serialise_moto() -> None:
-    """Make moto's deletes and receives of one process take turns (once per process).
+    """Make moto's SQS calls that change a queue take turns (once per process).
 
     moto's server handles requests on threads, and its SQS model has no lock around
     them. ``Queue.delete_message`` rebuilds the queue's message list from a copy and
-    stores it back, so deletes handled at once can undo each other and a message
-    reported deleted comes back. ``receive_message`` scans and marks messages unlocked,
-    so receives at once can deliver one message twice, or both move it to the
-    dead-letter queue and fail; and it delivers a FIFO group's messages that time out
-    together out of order (:func:`_begin_scan`). Real SQS does none of this, so neither may the
-    SQS a test runs against. A receive waiting for messages (long polling) lets others
-    run.
+    stores it back, so a delete undoes a concurrent delete (a message reported deleted
+    comes back) or send (a message sent is gone). ``receive_message`` scans and marks
+    messages unlocked, so receives at once can deliver one message twice, or both move
+    it to the dead-letter queue and fail; a visibility change during a scan fails it;
+    and it delivers a FIFO group's messages that time out together out of order
+    (:func:`_begin_scan`). Real SQS does none of this, so neither may the SQS a test
+    runs against. Sends, receives, deletes and visibility changes now hold one lock; a
+    receive waiting for messages (long polling) lets the others run.
     """
     models = importlib.import_module("moto.sqs.models")
     queue_class, backend_class = models.Queue, models.SQSBackend
-    delete = queue_class.delete_message
-    if getattr(delete, "_aiobatch_serialised", False):
+    if getattr(queue_class.delete_message, "_aiobatch_serialised", False):
         return
-    receive = backend_class.receive_message
-    wait = queue_class.wait_for_messages
     moto_clock = models.unix_time_millis
 
     def clock() -> float:
         # moto's own goes through datetime, about 2 µs a call; it is called for every
-        # message on the queue each time a message is sent: 1,000 sends took 24 s.
+        # message on the queue each time a message is sent or received.
         return time.time() * 1000.0
 
     def scan_clock(dt: Any = None) -> float:
         if dt is not None:
             return float(moto_clock(dt))
-        if getattr(_moto_state, "held", False):
-            return float(_moto_state.now)
-        return clock()
+        scan_at = getattr(_moto_state, "scan_at", None)
+        return clock() if scan_at is None else float(scan_at)
 
-    @functools.wraps(delete)
-    def delete_message(self: Any, receipt_handle: str) -> None:
-        if getattr(_moto_state, "held", False):  # called from a locked receive
-            delete(self, receipt_handle)
-            return
-        with _moto_lock:
-            delete(self, receipt_handle)
+    def locked(method: Callable[..., Any], *, quiet: bool = False) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if getattr(_moto_state, "locked", False):  # called from a locked call
+                return method(*args, **kwargs)
+            with _moto_lock:
+                _moto_state.locked, _moto_state.quiet = True, quiet
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    _moto_state.locked = _moto_state.quiet = False
+                    _moto_state.scan_at = None
+
+        return call
+
+    receive = backend_class.receive_message
+    wait = queue_class.wait_for_messages
 
     @functools.wraps(receive)
-    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-        with _moto_lock:
-            _begin_scan(self.get_queue(queue_name), clock)
+    def scanning_receive(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # Called holding the lock. moto's own long poll keeps what it learnt of the
+        # queue's in-flight FIFO groups from before it waited, and so could hand out a
+        # group's next message while another receive holds its first: here every scan
+        # is moto's single one (no wait), made afresh, and the waits between scans let
+        # the other calls run.
+        queue = self.get_queue(queue_name)
+        deadline = time.monotonic() + float(wait_seconds_timeout or 0)
+        while True:
+            _begin_scan(queue, clock)
+            found = receive(self, queue_name, count, 0, *args, **kwargs)
+            _moto_state.scan_at = None
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found
+            _moto_state.locked = False
+            _moto_lock.release()
             try:
-                return receive(self, queue_name, *args, **kwargs)
+                started = time.monotonic()
+                wait(queue, min(left, 1.0))
+                if time.monotonic() - started < 0.01:
+                    # Visible messages, all of FIFO groups in flight: do not spin.
+                    time.sleep(min(left, 0.02))
             finally:
-                _moto_state.held = False
-
-    @functools.wraps(wait)
-    def wait_for_messages(self: Any, timeout: int) -> None:
-        if not getattr(_moto_state, "held", False):
-            wait(self, timeout)
-            return
-        _moto_state.held = False
-        _moto_lock.release()
-        try:
-            wait(self, timeout)
-        finally:
-            _moto_lock.acquire()
-            _begin_scan(self, clock)
-
-    send = backend_class.send_message
+                _moto_lock.acquire()
+                _moto_state.locked = True
 
     # A send or a receive reads one or two of a queue's attributes (the retention
     # period, content-based deduplication) through moto's ``attributes``, which also
@@ -895,9 +912,7 @@ def _serialise_moto() -> None:
     # second. Within a send or a receive, and only in its thread, the counts are 0.
     def uncounted(count: Any) -> property:
         def fget(self: Any) -> int:
-            if getattr(_moto_state, "held", False) or getattr(_moto_state, "sending", False):
-                return 0
-            return int(count(self))
+            return 0 if getattr(_moto_state, "quiet", False) else int(count(self))
 
         return property(fget)
 
@@ -908,19 +923,12 @@ def _serialise_moto() -> None:
     ):
         setattr(queue_class, name, uncounted(getattr(queue_class, name).fget))
 
-    @functools.wraps(send)
-    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _moto_state.sending = True
-        try:
-            return send(self, *args, **kwargs)
-        finally:
-            _moto_state.sending = False
-
-    backend_class.send_message = send_message
-    delete_message._aiobatch_serialised = True  # type: ignore[attr-defined]
-    queue_class.delete_message = delete_message
-    backend_class.receive_message = receive_message
-    queue_class.wait_for_messages = wait_for_messages
+    delete = locked(queue_class.delete_message)
+    delete._aiobatch_serialised = True  # type: ignore[attr-defined]
+    queue_class.delete_message = delete
+    backend_class.receive_message = locked(functools.wraps(receive)(scanning_receive), quiet=True)
+    backend_class.send_message = locked(backend_class.send_message, quiet=True)
+    backend_class.change_message_visibility = locked(backend_class.change_message_visibility)
     models.unix_time_millis = scan_clock  # type: ignore[attr-defined]
 
 

@@ -42,6 +42,42 @@ CHANGE_VISIBILITY = Operation("ChangeMessageVisibilityBatch", "change_message_vi
 SEND = Operation("SendMessageBatch", "send_message_batch")
 
 
+MAX_BATCH_PAYLOAD = 1024 * 1024
+"""SendMessageBatch takes at most 1 MiB of messages (bodies and attributes) a call."""
+
+
+def message_size(entry: Mapping[str, Any]) -> int:
+    """What a SendMessageBatch entry counts toward :data:`MAX_BATCH_PAYLOAD`: its body's
+    and its message attributes' bytes (name, type and value)."""
+    size = len(str(entry["MessageBody"]).encode())
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        if "StringValue" in value:
+            size += len(str(value["StringValue"]).encode())
+        if "BinaryValue" in value:
+            size += len(bytes(value["BinaryValue"]))
+    return size
+
+
+def send_chunks(entries: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """``entries`` in order, in calls of at most ten and 1 MiB (an entry larger than that
+    alone goes alone, for SQS to refuse)."""
+    chunks: list[list[Mapping[str, Any]]] = []
+    size = 0
+    for entry in entries:
+        entry_size = message_size(entry)
+        if (
+            not chunks
+            or len(chunks[-1]) == MAX_ENTRIES_PER_CALL
+            or (size + entry_size > MAX_BATCH_PAYLOAD)
+        ):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += entry_size
+    return chunks
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One entry of a batch call: its Id and fields, and the message it is about."""

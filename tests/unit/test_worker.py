@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aiobatch._cli import UsageError, load_handler, read_bodies
+from aiobatch._sqs.batch_calls import message_size, send_chunks
 from aiobatch._sqs.events import lambda_record
 from aiobatch._worker import (
     Histogram,
@@ -225,6 +226,9 @@ def test_read_bodies(tmp_path: Path) -> None:
         read_bodies(str(path), io.StringIO())
     with pytest.raises(UsageError, match="cannot read"):
         read_bodies(str(tmp_path / "absent.jsonl"), io.StringIO())
+    path.write_bytes('{"name": "Zoë"}\n'.encode("latin-1"))
+    with pytest.raises(UsageError, match="is not UTF-8 text"):
+        read_bodies(str(path), io.StringIO())
 
 
 PRINTABLE_ASCII = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
@@ -261,3 +265,20 @@ def test_a_record_with_message_attributes_is_measured_exactly() -> None:
     }
     record = lambda_record(message, "arn:aws:sqs:eu-west-1:123456789012:orders", "eu-west-1")
     assert _size_bound(record) == json_size(record)
+
+
+def test_send_chunks_by_count_and_size() -> None:
+    small = [{"MessageBody": "x"} for _ in range(23)]
+    assert [len(chunk) for chunk in send_chunks(small)] == [10, 10, 3]
+    big = [{"MessageBody": "y" * 300_000} for _ in range(7)]
+    assert [len(chunk) for chunk in send_chunks(big)] == [3, 3, 1]
+    attributed = [
+        {
+            "MessageBody": "z" * 500_000,
+            "MessageAttributes": {"blob": {"DataType": "Binary", "BinaryValue": b"b" * 100_000}},
+        }
+        for _ in range(3)
+    ]
+    assert message_size(attributed[0]) == 500_000 + 4 + 6 + 100_000
+    assert [len(chunk) for chunk in send_chunks(attributed)] == [1, 1, 1]
+    assert send_chunks([]) == []
