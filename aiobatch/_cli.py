@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import math
 import os
 import signal
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from ._report import ConsoleReporter, now
+from ._report import ConsoleReporter, LogHandler, now
 from ._version import __version__
 from ._worker import (
     StartupError,
@@ -82,9 +83,18 @@ def load_handler(spec: str) -> Callable[[Any, Any], Any]:
         raise UsageError(
             f"importing {module_name!r} failed: it imports {exc.name!r}, which is not installed"
         ) from None
+    except SyntaxError as exc:
+        where = f"{exc.filename}, line {exc.lineno}" if exc.filename else "its source"
+        raise UsageError(
+            f"importing {module_name!r} failed: SyntaxError in {where}: {exc.msg}"
+        ) from None
     except Exception as exc:
+        # No record exists yet: the text is the module's own, worth showing (shortened).
+        text = str(exc)
+        text = text if len(text) <= 300 else text[:297] + "..."
         raise UsageError(
             f"importing {module_name!r} failed: {type(exc).__name__} raised at import"
+            + (f": {text}" if text else "")
         ) from None
     handler = module
     for part in attribute.split("."):
@@ -93,7 +103,7 @@ def load_handler(spec: str) -> Callable[[Any, Any], Any]:
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
     if not callable(handler):
-        raise UsageError(f"{spec} is a {type(handler).__name__}, not a function")
+        raise UsageError(f"{spec} is not callable (it is of type {type(handler).__name__})")
     return handler
 
 
@@ -353,6 +363,18 @@ def _start_local(args: argparse.Namespace, reporter: ConsoleReporter) -> tuple[A
     return local, queue.url
 
 
+def _capture_logging(reporter: ConsoleReporter, verbose: bool) -> None:
+    """Log records go through the reporter, set up before the handler's module is
+    imported, as Lambda's runtime does (a ``logging.basicConfig`` at import then changes
+    nothing, as in Lambda)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    root.addHandler(LogHandler(reporter))
+    if verbose:
+        root.setLevel(logging.INFO)
+
+
 def _reporter(args: argparse.Namespace) -> ConsoleReporter:
     return ConsoleReporter(
         sys.stderr,
@@ -372,9 +394,22 @@ def command_run(args: argparse.Namespace) -> int:
             queue_url = args.queue_url
         options = options_from(args, queue_url)
         problems = options.problems()
+        if not args.local:
+            problems += [
+                f"{flag} goes with --local"
+                for flag, given in (
+                    ("--send", args.send is not None),
+                    ("--max-receive-count", args.max_receive_count != 3),
+                    ("--local-port", args.local_port != LOCAL_PORT),
+                )
+                if given
+            ]
+        if args.progress_interval is not None and not args.progress_interval > 0:
+            problems.append("--progress-interval must be above 0 seconds")
         if problems:
             raise UsageError("; ".join(problems))
         _require_aioboto3("aiobatch run")
+        _capture_logging(reporter, args.verbose)
         handler = load_handler(args.handler)
         worker = Worker(handler, options, reporter=reporter)
         return asyncio.run(_run_worker(worker))

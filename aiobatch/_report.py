@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 from typing import IO, Any
 
 from ._worker import Invocation, QueueInfo, Stats, WorkerOptions
@@ -95,8 +96,9 @@ class ConsoleReporter:
                 "warning",
                 "invocation_failed",
                 f"invocation {invocation.request_id}: the batch of {invocation.records} "
-                f"failed: the handler {invocation.problem}; its messages come back after "
-                "the visibility timeout",
+                f"failed: the handler {invocation.problem}; the worker deletes none of it "
+                "(what the handler did not delete itself comes back after the visibility "
+                "timeout)",
                 problem=invocation.problem,
                 **fields,
             )
@@ -161,3 +163,22 @@ class ConsoleReporter:
             f"  elapsed      {summary['elapsed_s']:>10,.1f} s",
         ]
         print("\n".join(lines), file=self.stream, flush=True)
+
+
+class LogHandler(logging.Handler):
+    """Python logging (the handler's, aiobatch's processors') through a reporter's
+    stream, as Lambda's runtime takes a function's log records into its log: one line
+    each, in its format (JSON with ``--json``), never over the progress line."""
+
+    def __init__(self, reporter: ConsoleReporter) -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            self.reporter._emit(
+                record.levelname.lower(), "log", f"{record.name}: {text}", logger=record.name
+            )
+        except Exception:
+            self.handleError(record)

@@ -150,11 +150,15 @@ class Histogram:
     def __init__(self) -> None:
         self._counts: dict[int, int] = {}
         self.count = 0
+        self.low = math.inf
+        self.high = 0.0
 
     def add(self, seconds: float) -> None:
         bucket = math.floor(math.log(max(seconds, 1e-6)) / self._RATIO)
         self._counts[bucket] = self._counts.get(bucket, 0) + 1
         self.count += 1
+        self.low = min(self.low, seconds)
+        self.high = max(self.high, seconds)
 
     def percentile(self, fraction: float) -> float | None:
         """The duration below which ``fraction`` of them fall (within 2 %)."""
@@ -168,7 +172,7 @@ class Histogram:
             total += self._counts[bucket]
             totals.append(total)
         bucket = buckets[bisect.bisect_left(totals, rank)]
-        return math.exp((bucket + 0.5) * self._RATIO)
+        return min(max(math.exp((bucket + 0.5) * self._RATIO), self.low), self.high)
 
 
 @dataclass(slots=True)
@@ -282,9 +286,12 @@ def failed_identifiers(result: Any, batch_ids: Iterable[str], report: bool) -> s
     if result is None:
         return set()
     try:
-        decoded = json.loads(json.dumps(result, default=_lambda_json))
+        text = json.dumps(result, default=_lambda_json, ensure_ascii=False)
+        decoded = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise Malformed(f"the runtime cannot serialise its result: {exc}") from None
+    if len(text) > MAX_PAYLOAD // 4 and len(text.encode()) > MAX_PAYLOAD:
+        raise Malformed("its response is over Lambda's 6 MB limit")
     if not report or not isinstance(decoded, dict):
         return set()
     failures = decoded.get("batchItemFailures")
@@ -299,7 +306,10 @@ def failed_identifiers(result: Any, batch_ids: Iterable[str], report: bool) -> s
             raise Malformed(f"batchItemFailures[{index}] has no itemIdentifier")
         identifier = failure["itemIdentifier"]
         if not isinstance(identifier, str) or not identifier:
-            raise Malformed(f"batchItemFailures[{index}] has a null or empty itemIdentifier")
+            raise Malformed(
+                f"batchItemFailures[{index}] has an itemIdentifier that is null, empty or "
+                "not a string"
+            )
         if identifier not in known:
             raise Malformed(
                 f"batchItemFailures[{index}] names an itemIdentifier that is not in the batch"
@@ -333,6 +343,9 @@ class _HandlerThread:
 
     def close(self) -> None:
         self._jobs.put(None)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
 
     def _serve(self) -> None:
         while True:
@@ -686,6 +699,15 @@ class Worker:
                     if slot.thread is not None:
                         slot.thread.close()
                 await self._clients.aclose()
+                # Let the slots' threads end now, each closing its event loop (and the
+                # clients a sync facade kept on it) itself, rather than at interpreter
+                # exit, where closing a daemon thread's loop fails. One still running a
+                # handler that the drain cut short is not waited for long.
+                deadline = time.monotonic() + 2.0
+                for slot in self._slots:
+                    if slot.thread is not None:
+                        slot.thread.join(max(0.0, deadline - time.monotonic()))
+                        slot.thread = None
         self.reporter.finished(self.stats)
         return self.stats
 
@@ -709,7 +731,7 @@ class Worker:
         slot.task = asyncio.current_task()
         cap = self.options.max_messages
         while not self.stopping:
-            if cap is not None and self.stats.received >= cap:
+            if cap is not None and self.stats.received - self.stats.released >= cap:
                 # Received enough: no more receives. The last slot to see it ends the
                 # run; the others have finished theirs by then.
                 self._capped += 1
@@ -812,7 +834,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         while len(batch) < options.batch_size:
             if batch:
-                if cap is not None and self.stats.received >= cap:
+                if cap is not None and self.stats.received - self.stats.released >= cap:
                     break
                 if window_end is None:
                     window_end = loop.time() + options.batching_window
@@ -823,7 +845,9 @@ class Worker:
                 if options.heartbeat:
                     await self._keep_hidden(batch)
             else:
-                wait = options.wait_time
+                # --until-empty finds out the queue is empty at the end of a long poll:
+                # keep those short.
+                wait = min(options.wait_time, 2) if options.until_empty else options.wait_time
             messages = await self._receive(min(10, options.batch_size - len(batch)), wait)
             if not messages and not batch:
                 if not wait:  # a short poll came back empty: do not spin on it
@@ -956,6 +980,8 @@ class Worker:
     async def _call(self, slot: _Slot, event: dict[str, Any], context: Any) -> Any:
         """The handler's result; :class:`_TimedOut` when it overran ``timeout``."""
         scope = asyncio.timeout(self.options.timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         if self._is_async:
             try:
                 async with scope:
@@ -978,7 +1004,9 @@ class Worker:
                 # Signals reach the worker through its loop, never as exceptions in a
                 # handler: these are the handler's, and fail its batch, as in Lambda.
                 raise _handler_exit(exc) from None
-            if scope.expired():  # it caught the cancellation and returned: too late
+            if scope.expired() or loop.time() - started > self.options.timeout:
+                # It swallowed the cancellation, or blocked the loop past its timeout so
+                # that the timer could not fire: Lambda would have stopped it.
                 raise _TimedOut
             return result
         if slot.thread is None:
@@ -986,7 +1014,10 @@ class Worker:
         future = slot.thread.call(self.handler, event, context)
         try:
             async with scope:
-                return await future
+                result = await future
+            if loop.time() - started > self.options.timeout:
+                raise _TimedOut  # the loop was blocked (by an async handler) meanwhile
+            return result
         except TimeoutError:
             if not scope.expired():
                 raise
@@ -1148,15 +1179,21 @@ def _queue_info(url: str, attributes: Mapping[str, str]) -> QueueInfo:
 
 def _advice(info: QueueInfo, options: WorkerOptions) -> list[str]:
     """Settings Lambda accepts but that can deliver a batch's messages twice."""
+    found = []
     span = options.timeout + options.batching_window
-    if options.heartbeat or info.visibility_timeout >= span:
-        return []
-    return [
-        f"the queue's visibility timeout ({info.visibility_timeout} s) is shorter than "
-        f"--timeout plus --batching-window ({span:g} s): a message received early in a "
-        "window can come back while its batch runs. AWS advises a visibility timeout of "
-        "6 times the timeout plus the window; or pass --heartbeat"
-    ]
+    if not options.heartbeat and info.visibility_timeout < span:
+        found.append(
+            f"the queue's visibility timeout ({info.visibility_timeout} s) is shorter than "
+            f"--timeout plus --batching-window ({span:g} s): a message received early in a "
+            "window can come back while its batch runs. AWS advises a visibility timeout "
+            "of 6 times the timeout plus the window; or pass --heartbeat"
+        )
+    if options.until_empty and info.dead_letter_arn is None:
+        found.append(
+            "--until-empty on a queue without a dead-letter queue: a message that always "
+            "fails comes back for ever, and the worker with it"
+        )
+    return found
 
 
 def _mismatches(info: QueueInfo, options: WorkerOptions) -> list[str]:

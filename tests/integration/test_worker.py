@@ -742,3 +742,16 @@ async def test_the_drain_timeout_never_cuts_deletes_short(sqs: LocalSQS) -> None
     assert (stats.deleted, stats.abandoned, stats.succeeded) == (3, 0, 3)
     assert not reporter.warnings
     assert queue.approximate_count(include_hidden=True) == 0
+
+
+async def test_an_async_handler_blocking_the_loop_past_its_timeout_timed_out(
+    sqs: LocalSQS,
+) -> None:
+    queue = sqs.create_queue()
+    queue.send(["x"])
+
+    async def handler(event: dict[str, Any], context: Any) -> None:
+        time.sleep(1.3)  # noqa: ASYNC251 - the mistake under test: the timer cannot fire
+
+    stats, _ = await run_worker(sqs, queue, handler, stop_after=1, timeout=1)
+    assert (stats.timed_out, stats.deleted, stats.failed) == (1, 0, 1)
