@@ -218,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="JSON lines on standard error")
     output.add_argument("-v", "--verbose", action="store_true", help="a line per invocation")
     output.add_argument(
+        "--log-exception-text",
+        action="store_true",
+        help="show a failing handler's exception text and traceback (they may hold "
+        "record data: off by default)",
+    )
+    output.add_argument(
         "--progress-interval",
         type=float,
         metavar="SECONDS",
@@ -271,6 +277,7 @@ def options_from(args: argparse.Namespace, queue_url: str) -> WorkerOptions:
         drain_timeout=args.drain_timeout,
         until_empty=args.until_empty,
         max_messages=args.max_messages,
+        log_exception_text=args.log_exception_text,
         region=args.region,
         endpoint_url=args.endpoint_url,
     )

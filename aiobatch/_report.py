@@ -92,16 +92,17 @@ class ConsoleReporter:
             "duration_ms": round(invocation.duration * 1000, 3),
         }
         if invocation.problem is not None:
-            self._emit(
-                "warning",
-                "invocation_failed",
+            if invocation.traceback is not None:
+                fields["traceback"] = invocation.traceback
+            text = (
                 f"invocation {invocation.request_id}: the batch of {invocation.records} "
                 f"failed: the handler {invocation.problem}; the worker deletes none of it "
                 "(what the handler did not delete itself comes back after the visibility "
-                "timeout)",
-                problem=invocation.problem,
-                **fields,
+                "timeout)"
             )
+            if invocation.traceback is not None and not self.json:
+                text += "\n" + invocation.traceback
+            self._emit("warning", "invocation_failed", text, problem=invocation.problem, **fields)
         elif self.verbose:
             self._emit(
                 "info",

@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class WorkerOptions:
     drain_timeout: float | None = None
     until_empty: bool = False
     max_messages: int | None = None
+    log_exception_text: bool = False
     region: str | None = None
     endpoint_url: str | None = None
 
@@ -139,6 +141,7 @@ class Invocation:
     undeleted: int = 0
     duration: float = 0.0
     problem: str | None = None  # why the whole batch failed, when it did
+    traceback: str | None = None  # the handler's, with log_exception_text only
     timed_out: bool = False
 
 
@@ -942,6 +945,9 @@ class Worker:
                 raise
             except Exception as exc:
                 invocation.problem = f"raised {_error_name(exc)}"
+                if options.log_exception_text and not isinstance(exc, _HandlerExit):
+                    # Asked for: the text may carry record data.
+                    invocation.traceback = "".join(traceback.format_exception(exc)).rstrip()
                 failed = set(ids)
             finally:
                 if heartbeat is not None:

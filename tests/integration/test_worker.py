@@ -755,3 +755,21 @@ async def test_an_async_handler_blocking_the_loop_past_its_timeout_timed_out(
 
     stats, _ = await run_worker(sqs, queue, handler, stop_after=1, timeout=1)
     assert (stats.timed_out, stats.deleted, stats.failed) == (1, 0, 1)
+
+
+async def test_exception_text_and_traceback_only_when_asked(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue()
+    queue.send(["a", "b"])
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        raise ValueError(f"cannot handle {event['Records'][0]['body']}")
+
+    _, quiet = await run_worker(sqs, queue, handler, stop_after=1, batch_size=1)
+    assert quiet.invocations[0].traceback is None
+    _, told = await run_worker(
+        sqs, queue, handler, stop_after=1, batch_size=1, log_exception_text=True
+    )
+    shown = told.invocations[0].traceback
+    assert shown is not None
+    assert shown.startswith("Traceback (most recent call last):")
+    assert shown.endswith(("ValueError: cannot handle b", "ValueError: cannot handle a"))

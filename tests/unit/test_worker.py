@@ -299,3 +299,22 @@ def test_percentiles_stay_within_what_was_seen() -> None:
         histogram.add(seconds)
     assert 4.000 <= (histogram.percentile(0.5) or 0) <= 4.001
     assert 4.000 <= (histogram.percentile(0.99) or 0) <= 4.001
+
+
+def test_the_console_shows_a_traceback_only_when_the_invocation_has_one() -> None:
+    from aiobatch._report import ConsoleReporter
+    from aiobatch._worker import Invocation, Stats
+
+    for json_lines in (False, True):
+        stream = io.StringIO()
+        reporter = ConsoleReporter(stream, json_lines=json_lines, live=False)
+        reporter.invoked(Invocation("r-1", 2, 0, problem="raised ValueError"), Stats())
+        told = Invocation("r-2", 2, 0, problem="raised ValueError")
+        told.traceback = "Traceback (most recent call last):\n  ...\nValueError: order 7"
+        reporter.invoked(told, Stats())
+        first, *rest = stream.getvalue().splitlines()
+        assert "order 7" not in first
+        if json_lines:
+            assert json.loads(rest[0])["traceback"].endswith("ValueError: order 7")
+        else:
+            assert rest[-1] == "ValueError: order 7"
