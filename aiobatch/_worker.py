@@ -684,7 +684,8 @@ class Worker:
                     slot.drained = True
                     slot.task.cancel()
             # The rest are finishing deletes, or a receive stop() has just cut short.
-            await asyncio.wait(pending) if pending else None
+            if pending:
+                await asyncio.wait(pending)
             for task in tasks:
                 error = None if task.cancelled() else task.exception()
                 if error is not None:
@@ -732,9 +733,8 @@ class Worker:
 
     async def _serve(self, slot: _Slot) -> None:
         slot.task = asyncio.current_task()
-        cap = self.options.max_messages
         while not self.stopping:
-            if cap is not None and self.stats.received - self.stats.released >= cap:
+            if self._received_enough():
                 # Received enough: no more receives. The last slot to see it ends the
                 # run; the others have finished theirs by then.
                 self._capped += 1
@@ -813,6 +813,11 @@ class Worker:
                 )
                 await asyncio.sleep(delay)
 
+    def _received_enough(self) -> bool:
+        """Whether ``max_messages`` are in (those released again do not count)."""
+        cap = self.options.max_messages
+        return cap is not None and self.stats.received - self.stats.released >= cap
+
     def _fail(self, reason: str) -> None:
         """Stop the run because of ``reason``: the exit code will say so."""
         if self.error is None:
@@ -832,12 +837,11 @@ class Worker:
         batch = slot.held  # the same list: what a cut receive leaves is released
         size = _EVENT_FRAME
         window_end: float | None = None
-        cap = options.max_messages
         positions: dict[str, int] = {}  # message id -> its place in the batch
         loop = asyncio.get_running_loop()
         while len(batch) < options.batch_size:
             if batch:
-                if cap is not None and self.stats.received - self.stats.released >= cap:
+                if self._received_enough():
                     break
                 if window_end is None:
                     window_end = loop.time() + options.batching_window
@@ -857,8 +861,9 @@ class Worker:
                     await asyncio.sleep(1)
                 break
             overflow: list[_Received] = []
+            now = loop.time()
             for message in messages:
-                item = self._received(message)
+                item = self._received(message, now)
                 position = positions.get(item.message_id)
                 if position is not None:
                     # Back again: its visibility timeout ran out during a long window.
@@ -888,7 +893,7 @@ class Worker:
 
     async def _keep_hidden(self, batch: list[_Received]) -> None:
         """With --heartbeat, extend a batch still being gathered before it can come back."""
-        interval = max(0.5, self.queue.visibility_timeout / 3)
+        interval = self._heartbeat_interval()
         now = asyncio.get_running_loop().time()
         stale = [item for item in batch if now - item.received_at >= interval]
         if stale:
@@ -896,7 +901,7 @@ class Worker:
             for item in stale:
                 item.received_at = now
 
-    def _received(self, message: Mapping[str, Any]) -> _Received:
+    def _received(self, message: Mapping[str, Any], now: float) -> _Received:
         record = lambda_record(message, self.queue.arn, self.queue.region)
         self.stats.received += 1
         if record["attributes"].get("ApproximateReceiveCount", "1") != "1":
@@ -906,7 +911,7 @@ class Worker:
             record["messageId"],
             record["receiptHandle"],
             _size_bound(record),
-            asyncio.get_running_loop().time(),
+            now,
         )
 
     async def _invoke(self, slot: _Slot, batch: list[_Received]) -> None:
@@ -914,14 +919,7 @@ class Worker:
         context = LambdaContext(self._function, slot.log_stream_name, options.timeout)
         event = {"Records": [item.record for item in batch]}
         ids = [item.message_id for item in batch]
-        invocation = Invocation(
-            context.aws_request_id,
-            len(batch),
-            sum(
-                item.record["attributes"].get("ApproximateReceiveCount", "1") != "1"
-                for item in batch
-            ),
-        )
+        invocation = Invocation(context.aws_request_id, len(batch))
         self.stats.in_flight += 1
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -1036,7 +1034,7 @@ class Worker:
         queue's visibility timeout a third of it after the oldest was received (at once,
         if a batching window took that long), and every third of it from then on."""
         visibility = self.queue.visibility_timeout
-        interval = max(0.5, visibility / 3)
+        interval = self._heartbeat_interval()
         loop = asyncio.get_running_loop()
         due = min(item.received_at for item in batch) + interval
         while True:
@@ -1049,23 +1047,26 @@ class Worker:
                 )
             due = loop.time() + interval
 
+    def _heartbeat_interval(self) -> float:
+        """How often --heartbeat extends: a third of the visibility timeout."""
+        return max(0.5, self.queue.visibility_timeout / 3)
+
     async def _delete(self, items: list[_Received]) -> list[Unconfirmed]:
-        entries = [
-            Entry(str(index), item.message_id, {"ReceiptHandle": item.receipt_handle})
-            for index, item in enumerate(items)
-        ]
-        return await self._caller.call(DELETE, {self.queue.ref: entries})
+        return await self._caller.call(DELETE, self._entries(items, {}))
 
     async def _change_visibility(self, items: list[_Received], seconds: int) -> list[Unconfirmed]:
+        extra = {"VisibilityTimeout": seconds}
+        return await self._caller.call(CHANGE_VISIBILITY, self._entries(items, extra))
+
+    def _entries(
+        self, items: list[_Received], extra: Mapping[str, Any]
+    ) -> dict[QueueRef, list[Entry]]:
+        """A batch call's entries for ``items``: Ids are their positions."""
         entries = [
-            Entry(
-                str(index),
-                item.message_id,
-                {"ReceiptHandle": item.receipt_handle, "VisibilityTimeout": seconds},
-            )
+            Entry(str(index), item.message_id, {"ReceiptHandle": item.receipt_handle, **extra})
             for index, item in enumerate(items)
         ]
-        return await self._caller.call(CHANGE_VISIBILITY, {self.queue.ref: entries})
+        return {self.queue.ref: entries}
 
     async def _release(self, items: list[_Received]) -> None:
         """Make received messages that no handler saw visible again at once."""
@@ -1104,13 +1105,8 @@ def _error_name(exc: BaseException) -> str:
     may carry record data."""
     if isinstance(exc, _HandlerExit):
         return exc.name
-    name = type(exc).__name__
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if code:
-            return f"{name} {code}"
-    return name
+    code = _error_code(exc)
+    return type(exc).__name__ if code is None else f"{type(exc).__name__} {code}"
 
 
 _FATAL_CODES = {
@@ -1133,7 +1129,7 @@ def _error_code(exc: BaseException) -> str | None:
 
 
 def _fatal_receive_error(exc: BaseException) -> str | None:
-    """Why receiving can never work again, or ``None`` for an error worth retrying."""
+    """Why calling the queue can never work, or ``None`` for an error worth retrying."""
     code = _error_code(exc)
     if code is None:
         return None
@@ -1153,7 +1149,7 @@ def describe_startup_error(exc: BaseException, queue: str, endpoint_url: str | N
     if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"}:
         return f"cannot reach the SQS endpoint ({where}): {exc}"
     if code is not None:
-        meaning = _FATAL_CODES.get(code) or _FATAL_CODES.get(code.rsplit(".", 1)[-1])
+        meaning = _fatal_receive_error(exc)
         if meaning is not None:
             return f"{queue}: {meaning} ({code})"
         return f"the first call to {queue} failed: {code}"
