@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import json
 import logging
@@ -37,7 +38,7 @@ from ._worker import (
     Worker,
     WorkerOptions,
     describe_startup_error,
-    region_of_url,
+    resolve_region,
 )
 
 EXIT_OK = 0
@@ -317,15 +318,6 @@ def read_bodies(source: str, stdin: IO[str]) -> list[str]:
 # --- commands ---------------------------------------------------------------------------
 
 
-def _local_env(port: int) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL_SQS": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": LOCAL_REGION,
-    }
-
-
 def _start_local(args: argparse.Namespace, reporter: ConsoleReporter) -> tuple[Any, str]:
     """Start the embedded SQS with its queue and DLQ; point this process's SDKs at it."""
     try:
@@ -395,11 +387,9 @@ def command_run(args: argparse.Namespace) -> int:
     reporter = _reporter(args)
     local = None
     try:
-        if args.local:
-            local, queue_url = _start_local(args, reporter)
-        else:
-            queue_url = args.queue_url
-        options = options_from(args, queue_url)
+        # Checked before --local starts a server or sends anything; its queue's URL is
+        # known once it has.
+        options = options_from(args, args.queue_url or "")
         problems = options.problems()
         if not args.local:
             problems += [
@@ -415,6 +405,9 @@ def command_run(args: argparse.Namespace) -> int:
             problems.append("--progress-interval must be above 0 seconds")
         if problems:
             raise UsageError("; ".join(problems))
+        if args.local:
+            local, queue_url = _start_local(args, reporter)
+            options = dataclasses.replace(options, queue_url=queue_url)
         _require_aioboto3("aiobatch run")
         _capture_logging(reporter, args.verbose)
         handler = load_handler(args.handler)
@@ -474,18 +467,20 @@ def command_send(args: argparse.Namespace) -> int:
 
 async def _send(args: argparse.Namespace, bodies: Sequence[str]) -> int:
     aioboto3 = _require_aioboto3("aiobatch send")
-    if args.local:
-        env = _local_env(args.local_port)
+    if args.local:  # the credentials and region LocalSQS serves
         session = aioboto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
             region_name=LOCAL_REGION,
         )
-        endpoint = args.endpoint_url or env["AWS_ENDPOINT_URL_SQS"]
+        endpoint = args.endpoint_url or f"http://127.0.0.1:{args.local_port}"
     else:
         session = aioboto3.Session()
         endpoint = args.endpoint_url
-    region = args.region or _region_for(args.queue_url, session)
+    try:
+        region = resolve_region(args.region, args.queue_url, session)
+    except StartupError as exc:
+        raise UsageError(str(exc)) from None
     url = args.queue_url or LOCAL_QUEUE
     from botocore.config import Config
 
@@ -544,13 +539,6 @@ def _require_aioboto3(command: str) -> Any:
     except ImportError:
         raise UsageError(f"{command} needs aioboto3: pip install 'aiobatch[sqs]'") from None
     return aioboto3
-
-
-def _region_for(url: str | None, session: Any) -> str:
-    region = (url and region_of_url(url)) or session.region_name
-    if not region:
-        raise UsageError("no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)")
-    return str(region)
 
 
 def command_demo(args: argparse.Namespace) -> int:

@@ -518,6 +518,17 @@ def region_of_url(url: str) -> str | None:
     return None
 
 
+def resolve_region(region: str | None, queue_url: str | None, session: Any) -> str:
+    """The region to call: ``region`` if given, else the queue URL's, else the
+    session's (the environment's); :class:`StartupError` when there is none."""
+    found = region or (queue_url and region_of_url(queue_url)) or session.region_name
+    if not found:
+        raise StartupError(
+            "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)"
+        )
+    return str(found)
+
+
 class Worker:
     """Runs ``handler`` (a Lambda handler, ``(event, context)``) over a queue's batches.
 
@@ -565,17 +576,7 @@ class Worker:
         return self._session
 
     def _region(self) -> str:
-        session = self._make_session()
-        region = (
-            self.options.region
-            or region_of_url(self.options.queue_url)
-            or getattr(session, "region_name", None)
-        )
-        if not region:
-            raise StartupError(
-                "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)"
-            )
-        return str(region)
+        return resolve_region(self.options.region, self.options.queue_url, self._make_session())
 
     async def check(self) -> QueueInfo:
         """Read the queue's attributes: proves the endpoint, the credentials and the

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiobatch._cli import UsageError, load_handler, read_bodies
+from aiobatch._cli import UsageError, load_handler, main, read_bodies
 from aiobatch._sqs.batch_calls import message_size, send_chunks
 from aiobatch._sqs.events import lambda_record
 from aiobatch._worker import (
@@ -318,3 +318,13 @@ def test_the_console_shows_a_traceback_only_when_the_invocation_has_one() -> Non
             assert json.loads(rest[0])["traceback"].endswith("ValueError: order 7")
         else:
             assert rest[-1] == "ValueError: order 7"
+
+
+def test_run_local_checks_its_options_before_starting_anything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["run", "app:handler", "--local", "--local-port", "0", "--batch-size", "0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--batch-size must be 1 to 10,000" in err
+    assert "local SQS on" not in err, "no server was started, nothing was sent"
