@@ -108,6 +108,13 @@ class Batch:
     # once a processor asks for it (see failures_given).
     _handler_failures: dict[int, BaseException] | None = None
     deletes_ran = False  # delete mode: the deletes of the batch ran (or are running)
+    # The retry policy's work (SQS, retry= and non_retryable=): the failed records whose
+    # copy is confirmed in the dead-letter queue (handled: not reported, deleted in
+    # delete mode), how many could not be sent there, and the backoffs set and refused.
+    dead_lettered: frozenset[int] = frozenset()
+    dead_letter_failed = 0
+    backoff_set = 0
+    backoff_failed = 0
     # The partial batch response, once a BatchProcessor's _clean made it.
     response: PartialItemFailureResponse | None = None
     # What success_handler and failure_handler kept; None: made when read (see __init__).

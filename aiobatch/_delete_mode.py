@@ -22,6 +22,7 @@ from ._processor import (
     _Lane,
 )
 from ._records import SQSRecord
+from ._retry import Backoff, NonRetryable, make_policy
 from ._runner import run_sync
 from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
 
@@ -97,6 +98,9 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
         logger: logging.Logger | None = None,
+        retry: Backoff | None = None,
+        non_retryable: NonRetryable | None = None,
+        dead_letter_queue: str | None = None,
     ) -> None:
         super().__init__(
             max_concurrency=max_concurrency,
@@ -117,6 +121,20 @@ class PartialSQSProcessor(RecordHandlerProcessor):
 
             sqs = AioSQSActions(session, config)
         self.sqs: SQSActions = sqs
+        self._policy, _ = make_policy(
+            retry=retry,
+            non_retryable=non_retryable,
+            dead_letter_queue=dead_letter_queue,
+            sqs=sqs,
+            session=None,
+            config=None,
+            logger=self.logger,
+        )
+
+    @property
+    def retry(self) -> Backoff | None:
+        """The visibility backoff of failed records (``retry=``), or ``None``."""
+        return None if self._policy is None else self._policy.backoff
 
     @property
     def max_message_batch(self) -> int:
@@ -190,8 +208,11 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         failures = batch.failures
         if not failures:
             return
-        failed_ids = {records[i].message_id for i in failures}
-        successes = [r for i, r in enumerate(records) if i not in failures]
+        # Records whose copy is confirmed in the dead-letter queue are handled: deleted
+        # with the successes. The rest of the failures are left for Lambda to redeliver.
+        handled = batch.dead_lettered
+        failed_ids = {records[i].message_id for i in failures if i not in handled}
+        successes = [r for i, r in enumerate(records) if i not in failures or i in handled]
         # SQS may deliver one message twice in a batch. Deleting a success's copy would
         # delete the message whose other copy failed: keep it, and say so.
         kept = [
@@ -215,12 +236,26 @@ class PartialSQSProcessor(RecordHandlerProcessor):
                 successes, deadline=None if deadline is None else deadline.cleanup_end
             )
         batch.deleted = len(successes) + len(kept) - len(undeleted)
-        counts = (
-            f"{len(failures)} of {len(records)} records failed; {batch.deleted} successful "
-            "messages were deleted"
-        )
+        counts = f"{len(failures)} of {len(records)} records failed; "
+        if handled:
+            counts += (
+                f"{len(handled)} failed non-retryably and were sent to the dead-letter queue; "
+                f"{batch.deleted} successful or dead-lettered messages were deleted"
+            )
+        else:
+            counts += f"{batch.deleted} successful messages were deleted"
         if undeleted:
             counts += f", {len(undeleted)} could not be deleted"
+        if not failed_ids:
+            # Every failure is in the dead-letter queue: nothing is to be retried. A
+            # normal return has Lambda delete the batch, and so any message whose
+            # delete failed here.
+            self.logger.warning(
+                "%s; every failed record is in the dead-letter queue, so the function "
+                "returns normally",
+                counts,
+            )
+            return
         if self.suppress_exception:
             self.logger.warning(
                 "suppress_exception=True: %s. The function returns normally, so Lambda "

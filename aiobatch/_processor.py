@@ -50,6 +50,8 @@ from ._types import (
 
 if TYPE_CHECKING:
     import asyncio
+
+    from ._retry import RetryPolicy
 else:
     asyncio = LazyModule("asyncio", globals())
 
@@ -334,6 +336,8 @@ class _Processor:
     _skipped_error: ClassVar[type[Exception]] = RecordSkippedError
     _group_skipped_error: ClassVar[type[Exception]] = RecordSkippedError
     _sync_hooks: ClassVar[bool] = False
+    _policy: RetryPolicy | None = None
+    """SQS processors' ``retry=`` and ``non_retryable=``, when either is on."""
     _alternative = "`await processor.aprocess()` inside `async with`"
     _class_key: ClassVar[operator.attrgetter[Any]] = operator.attrgetter(*_HOOK_NAMES)
     """What a lane depends on in the class (see _HOOK_NAMES)."""
@@ -686,6 +690,9 @@ class _Processor:
             self._batch_var.set(batch)
         try:
             if batch.state is _PROCESSED:
+                policy = self._policy
+                if policy is not None and batch.failures:
+                    await self._apply_policy(policy, batch)
                 cleaned = self._clean()
                 if cleaned is not None and cleaned is not DONE:
                     await _awaiting(cleaned, detour=batch.inline)
@@ -713,6 +720,26 @@ class _Processor:
             self._end(batch)
             if self.on_batch_end is not None:
                 self._fire_direct("on_batch_end", self.on_batch_end, batch.summary())
+
+    async def _apply_policy(self, policy: RetryPolicy, batch: Batch) -> None:
+        """Send the non-retryable failures to the dead-letter queue and back the others
+        off, before ``_clean`` reports or deletes (see :mod:`aiobatch._retry`)."""
+        deadline = batch.deadline
+        try:
+            outcome = await policy.apply(
+                batch, deadline=None if deadline is None else deadline.cleanup_end
+            )
+        except Exception as exc:  # a defect: the failures stay failures, none is lost
+            self.logger.error(
+                "the retry policy failed (%s); the failed records are reported as usual",
+                describe(exc),
+                exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
+            )
+            return
+        batch.dead_lettered = outcome.dead_lettered
+        batch.dead_letter_failed = outcome.dead_letter_failed
+        batch.backoff_set = outcome.backoff_set
+        batch.backoff_failed = outcome.backoff_failed
 
     async def _fire(self, name: str, hook: Callable[[Any], Any] | None, argument: Any) -> None:
         """Call a hook; one that raises is logged and changes nothing."""
@@ -1305,6 +1332,7 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
             and "_process_record" not in own
             and self._threads is None
             and self.record_timeout is None
+            and self._policy is None  # its calls are on the event loop
             and lane.traits is not None
             and not lane.traits.is_async
             and (self.on_batch_start is None or not _is_async_hook(self.on_batch_start))

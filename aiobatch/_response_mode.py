@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._batch import Batch, BatchState
 from ._engine import UNSET, Stop
@@ -26,8 +26,12 @@ from ._processor import (
     RecordHandlerProcessor,
     loop_free,
 )
+from ._retry import Backoff, NonRetryable, make_policy
 from ._sources import SOURCES, EventSource, EventType, validate
 from ._types import PartialItemFailureResponse
+
+if TYPE_CHECKING:
+    from ._sqs import SQSActions
 
 
 class BatchProcessor(RecordHandlerProcessor):
@@ -72,9 +76,25 @@ class BatchProcessor(RecordHandlerProcessor):
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
+        retry: Backoff | None = None,
+        non_retryable: NonRetryable | None = None,
+        dead_letter_queue: str | None = None,
+        session: Any = None,
+        config: Any = None,
+        sqs: SQSActions | None = None,
     ) -> None:
         if not isinstance(event_type, EventType):
             raise TypeError(f"event_type must be an EventType, got {event_type!r}")
+        if event_type is not EventType.SQS and (
+            retry is not None or non_retryable is not None or dead_letter_queue is not None
+        ):
+            raise ValueError(
+                f"retry=, non_retryable= and dead_letter_queue= are for SQS; {event_type.value} "
+                "records are retried from their shard's checkpoint, which a partial "
+                "response moves"
+            )
+        if sqs is not None and (session is not None or config is not None):
+            raise TypeError("pass sqs= or session=/config=, not both")
         super().__init__(
             max_concurrency=max_concurrency,
             use_threads=use_threads,
@@ -91,6 +111,32 @@ class BatchProcessor(RecordHandlerProcessor):
         self.raise_on_entire_batch_failure = raise_on_entire_batch_failure
         self.ordered = ordered
         self.stop_on_first_failure = stop_on_first_failure
+        self._policy, self.sqs = make_policy(
+            retry=retry,
+            non_retryable=non_retryable,
+            dead_letter_queue=dead_letter_queue,
+            sqs=sqs,
+            session=session,
+            config=config,
+            logger=self.logger,
+        )
+
+    @property
+    def retry(self) -> Backoff | None:
+        """The visibility backoff of failed records (``retry=``), or ``None``."""
+        return None if self._policy is None else self._policy.backoff
+
+    _shared_on_copy = frozenset({"sqs"})  # its clients, bound to their event loops
+
+    def _cleanup_allowance(self) -> float:
+        sqs = self.sqs if self._policy is not None else None
+        return 0.0 if sqs is None else float(sqs.startup_time())
+
+    async def aclose(self) -> None:
+        """Close the SQS clients of ``retry=``/``non_retryable=`` made on the running
+        event loop (a worker done with this processor); nothing without them."""
+        if self.sqs is not None:
+            await self.sqs.aclose()
 
     @property
     def _stop(self) -> Stop:  # type: ignore[override]
@@ -146,6 +192,9 @@ class BatchProcessor(RecordHandlerProcessor):
             if not failures:
                 return {"batchItemFailures": []}
             failed = self._failed_indices(len(records), batch.failed_indices())
+            handled = batch.dead_lettered
+            if handled:  # in the dead-letter queue: Lambda deletes them
+                failed = [index for index in failed if index not in handled]
         else:  # every record not known to have succeeded, in input order
             values = batch.values
             failed = [
@@ -234,6 +283,12 @@ class SqsFifoPartialProcessor(BatchProcessor):
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
+        retry: Backoff | None = None,
+        non_retryable: NonRetryable | None = None,
+        dead_letter_queue: str | None = None,
+        session: Any = None,
+        config: Any = None,
+        sqs: SQSActions | None = None,
     ) -> None:
         super().__init__(
             EventType.SQS,
@@ -248,6 +303,12 @@ class SqsFifoPartialProcessor(BatchProcessor):
             on_batch_end=on_batch_end,
             log_exception_text=log_exception_text,
             logger=logger,
+            retry=retry,
+            non_retryable=non_retryable,
+            dead_letter_queue=dead_letter_queue,
+            session=session,
+            config=config,
+            sqs=sqs,
         )
         self.skip_group_on_error = skip_group_on_error
 

@@ -6,13 +6,14 @@ recording fake (:class:`aiobatch.testing.FakeSQS`) instead of reaching for a net
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from .._arn import QueueRef, require_sqs_arn
 from .._exceptions import UndeletedMessage
 from .._records import SQSRecord
-from .batch_calls import DELETE, BatchCaller, Entry
+from .batch_calls import CHANGE_VISIBILITY, DELETE, SEND, BatchCaller, Entry, Unconfirmed
 from .clients import COLD_CLIENT_TIME, SQSClients
 
 
@@ -37,6 +38,58 @@ class SQSActions(Protocol):
     async def aclose(self) -> None:
         """Release clients and connections."""
         ...
+
+
+class CallFailure(NamedTuple):
+    """An entry of a visibility change or a send that SQS did not confirm."""
+
+    entry_id: str
+    message_id: str
+    queue_url: str
+    code: str
+    message: str
+    sender_fault: bool | None
+
+
+VisibilityChange = tuple[str, str, str, str, int]
+"""A visibility change: entry Id, message id, queue ARN, receipt handle, seconds."""
+
+OutgoingMessage = tuple[str, str, Mapping[str, Any]]
+"""A message to send: entry Id, the id of the message it copies, SendMessage fields."""
+
+
+@runtime_checkable
+class SQSRetryActions(SQSActions, Protocol):
+    """What the retry policy (``retry=``, ``non_retryable=``) asks of SQS besides
+    deletes. Entry Ids are unique per call and match ``[A-Za-z0-9_-]{1,80}``."""
+
+    async def change_visibility(
+        self, changes: Sequence[VisibilityChange], *, deadline: float | None = None
+    ) -> list[CallFailure]:
+        """Set each message's visibility timeout; return the changes not confirmed."""
+        ...
+
+    async def dead_letter_queue_arn(self, queue_arn: str) -> str | None:
+        """The ARN of the queue's dead-letter queue (its ``RedrivePolicy``), or ``None``
+        when it has none. Raises when the queue cannot be asked."""
+        ...
+
+    async def send_messages(
+        self,
+        queue: QueueRef,
+        messages: Sequence[OutgoingMessage],
+        *,
+        deadline: float | None = None,
+    ) -> list[CallFailure]:
+        """Send the messages to ``queue``; return those SQS did not confirm."""
+        ...
+
+
+def _failures(unconfirmed: Sequence[Unconfirmed]) -> list[CallFailure]:
+    return [
+        CallFailure(u.entry.id, u.entry.message_id, u.queue_url, u.code, u.message, u.sender_fault)
+        for u in unconfirmed
+    ]
 
 
 class AioSQSActions:
@@ -85,5 +138,49 @@ class AioSQSActions:
             for u in unconfirmed
         ]
 
+    async def change_visibility(
+        self, changes: Sequence[VisibilityChange], *, deadline: float | None = None
+    ) -> list[CallFailure]:
+        """Chunked ChangeMessageVisibilityBatch per queue."""
+        by_queue: dict[QueueRef, list[Entry]] = {}
+        for entry_id, message_id, queue_arn, receipt_handle, seconds in changes:
+            entry = Entry(
+                entry_id,
+                message_id,
+                {"ReceiptHandle": receipt_handle, "VisibilityTimeout": seconds},
+            )
+            by_queue.setdefault(require_sqs_arn(queue_arn), []).append(entry)
+        return _failures(await self._caller.call(CHANGE_VISIBILITY, by_queue, deadline))
+
+    async def dead_letter_queue_arn(self, queue_arn: str) -> str | None:
+        queue = require_sqs_arn(queue_arn)
+        client = await self._clients.get(queue.region)
+        response = await client.get_queue_attributes(
+            QueueUrl=queue.url_on(client.meta.endpoint_url), AttributeNames=["RedrivePolicy"]
+        )
+        return redrive_target_arn(response.get("Attributes", {}).get("RedrivePolicy"))
+
+    async def send_messages(
+        self,
+        queue: QueueRef,
+        messages: Sequence[OutgoingMessage],
+        *,
+        deadline: float | None = None,
+    ) -> list[CallFailure]:
+        """SendMessageBatch in calls of at most ten messages and 1 MiB."""
+        entries = [Entry(entry_id, message_id, fields) for entry_id, message_id, fields in messages]
+        return _failures(await self._caller.call(SEND, {queue: entries}, deadline))
+
     async def aclose(self) -> None:
         await self._clients.aclose()
+
+
+def redrive_target_arn(policy: Any) -> str | None:
+    """The ``deadLetterTargetArn`` of a queue's ``RedrivePolicy`` attribute (JSON)."""
+    if not isinstance(policy, str) or not policy:
+        return None
+    try:
+        arn = json.loads(policy).get("deadLetterTargetArn")
+    except (ValueError, AttributeError):
+        return None
+    return arn if isinstance(arn, str) and arn else None

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .._arn import QueueRef
 from .._engine import Plan, run_all
 from .clients import SQSClients
+
+T = TypeVar("T")
 
 MAX_ENTRIES_PER_CALL = 10
 """SQS's batch calls take at most ten entries."""
@@ -62,10 +64,19 @@ def message_size(entry: Mapping[str, Any]) -> int:
 def send_chunks(entries: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
     """``entries`` in order, in calls of at most ten and 1 MiB (an entry larger than that
     alone goes alone, for SQS to refuse)."""
-    chunks: list[list[Mapping[str, Any]]] = []
+    return _chunks(entries, message_size)
+
+
+def _by_size(entries: Sequence[Entry]) -> list[list[Entry]]:
+    """SendMessageBatch's calls of :class:`Entry`: as :func:`send_chunks`."""
+    return _chunks(entries, lambda entry: message_size(entry.fields))
+
+
+def _chunks(entries: Sequence[T], size_of: Callable[[T], int]) -> list[list[T]]:
+    chunks: list[list[T]] = []
     size = 0
     for entry in entries:
-        entry_size = message_size(entry)
+        entry_size = size_of(entry)
         if (
             not chunks
             or len(chunks[-1]) == MAX_ENTRIES_PER_CALL
@@ -153,8 +164,15 @@ class BatchCaller:
         """
         calls: list[_Call] = []
         for queue, queue_entries in entries.items():
-            for start in range(0, len(queue_entries), MAX_ENTRIES_PER_CALL):
-                chunk = queue_entries[start : start + MAX_ENTRIES_PER_CALL]
+            chunks: list[Sequence[Entry]]
+            if operation is SEND:
+                chunks = list(_by_size(queue_entries))
+            else:
+                chunks = [
+                    queue_entries[start : start + MAX_ENTRIES_PER_CALL]
+                    for start in range(0, len(queue_entries), MAX_ENTRIES_PER_CALL)
+                ]
+            for chunk in chunks:
                 calls.append(_Call(queue, {entry.id: entry for entry in chunk}))
         if len(calls) == 1 and deadline is None:
             # One call and no deadline (a worker's batch of ten): what run_all would do

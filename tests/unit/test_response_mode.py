@@ -302,7 +302,7 @@ async def test_ordered_stream_runs_one_key_at_a_time_in_order() -> None:
 
 def test_no_aws_call_or_sdk_in_partial_mode() -> None:
     processor = BatchProcessor(EventType.SQS)
-    assert not hasattr(processor, "sqs")  # delete mode's SQS seam; partial mode has none
+    assert processor.sqs is None  # SQS actions only with retry= or non_retryable=
     response = process_partial_response(events.event(EventType.SQS, 2, {0}), handler, processor)
     assert len(response["batchItemFailures"]) == 1
 
