@@ -58,6 +58,7 @@ from ._records import (
     StreamViewType,
 )
 from ._response_mode import BatchProcessor, SqsFifoPartialProcessor
+from ._retry import Backoff
 from ._sources import EventType
 from ._types import (
     FailureResponse,
@@ -76,6 +77,7 @@ __all__ = [
     "AiobatchError",
     "AsyncBasePartialProcessor",
     "AsyncBatchProcessor",
+    "Backoff",
     "BaseBatchProcessingError",
     "BasePartialBatchProcessor",
     "BasePartialProcessor",

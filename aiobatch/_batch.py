@@ -8,6 +8,7 @@ frozen :class:`BatchSummary` at the end.
 from __future__ import annotations
 
 import enum
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -64,6 +65,22 @@ class BatchSummary(NamedTuple):
     processing_duration: float
     completed: bool
     """False when processing did not finish (an exception escaped the run)."""
+    sent_to_dlq: int = 0
+    """SQS ``non_retryable=``: failed records confirmed in the dead-letter queue (and so
+    not retried: left out of ``batchItemFailures``, or deleted in delete mode)."""
+    dlq_failed: int = 0
+    """Non-retryable records that could not be sent there, and so are retried."""
+    backoff_set: int = 0
+    """SQS ``retry=``: failed messages whose visibility timeout was set."""
+    backoff_failed: int = 0
+    """Failed messages whose backoff SQS refused or did not confirm."""
+    handler_time_p50: float | None = None
+    handler_time_p99: float | None = None
+    handler_time_max: float | None = None
+    """Seconds one record's handler took: median, 99th percentile (nearest rank) and
+    longest, over the records that ran; ``None`` when none ran or nothing measured
+    them (they are measured when the processor has ``on_batch_end``, ``metrics`` or
+    ``log_summary``)."""
 
 
 class Batch:
@@ -115,6 +132,8 @@ class Batch:
     dead_letter_failed = 0
     backoff_set = 0
     backoff_failed = 0
+    # How long each record's handler took, in seconds, when the processor measures them.
+    handler_times: list[float] | None = None
     # The partial batch response, once a BatchProcessor's _clean made it.
     response: PartialItemFailureResponse | None = None
     # What success_handler and failure_handler kept; None: made when read (see __init__).
@@ -304,4 +323,26 @@ class Batch:
             duration=end - self.started_at if self.started_at else 0.0,
             processing_duration=self.processing_time,
             completed=self.completed,
+            sent_to_dlq=len(self.dead_lettered),
+            dlq_failed=self.dead_letter_failed,
+            backoff_set=self.backoff_set,
+            backoff_failed=self.backoff_failed,
+            **_percentiles(self.handler_times),
         )
+
+
+def _percentiles(times: list[float] | None) -> dict[str, float]:
+    """The handler times' median, 99th percentile (nearest rank) and maximum."""
+    if not times:
+        return {}
+    ordered = sorted(times)
+    last = len(ordered) - 1
+
+    def rank(fraction: float) -> float:
+        return ordered[min(last, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+    return {
+        "handler_time_p50": rank(0.5),
+        "handler_time_p99": rank(0.99),
+        "handler_time_max": ordered[last],
+    }
