@@ -40,6 +40,7 @@ from ._facades import (
     batch_processor,
     process_partial_response,
 )
+from ._metrics import EMFMetrics, OpenTelemetryMetrics
 from ._processor import AsyncBasePartialProcessor, BasePartialProcessor
 from ._records import (
     DynamoDBRecordEventName,
@@ -91,6 +92,7 @@ __all__ = [
     "DynamoDBRecord",
     "DynamoDBRecordEventName",
     "DynamoDBStreamRecord",
+    "EMFMetrics",
     "EventType",
     "ExceptionInfo",
     "FailedRecord",
@@ -101,6 +103,7 @@ __all__ = [
     "KinesisStreamRecord",
     "KinesisStreamRecordPayload",
     "LambdaContext",
+    "OpenTelemetryMetrics",
     "PartialItemFailure",
     "PartialItemFailureResponse",
     "PartialItemFailures",

@@ -96,6 +96,8 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         deadline_margin: float | None = None,
         on_batch_start: BatchStartHook | None = None,
         on_batch_end: BatchEndHook | None = None,
+        metrics: Any = None,
+        log_summary: bool = False,
         log_exception_text: bool = False,
         logger: logging.Logger | None = None,
         retry: Backoff | None = None,
@@ -109,6 +111,8 @@ class PartialSQSProcessor(RecordHandlerProcessor):
             deadline_margin=deadline_margin,
             on_batch_start=on_batch_start,
             on_batch_end=on_batch_end,
+            metrics=metrics,
+            log_summary=log_summary,
             log_exception_text=log_exception_text,
             logger=logger,
         )

@@ -37,6 +37,7 @@ from ._exceptions import (
 )
 from ._handlers import HandlerCall, HandlerTraits, ThreadPool, handler_traits, make_call
 from ._lazy import LazyModule
+from ._metrics import metrics_hooks, summary_line
 from ._records import _DictWrapper
 from ._runner import Detour, detour, refuse_in_loop, run_inline, run_sync
 from ._sources import EventSource, check_list, log_id
@@ -78,6 +79,8 @@ class ProcessorOptions(TypedDict, total=False):
     on_batch_end: BatchEndHook | None
     log_exception_text: bool
     logger: logging.Logger | None
+    metrics: Any
+    log_summary: bool
 
 
 def _check_seconds(name: str, value: float | None, *, allow_zero: bool) -> float | None:
@@ -352,8 +355,15 @@ class _Processor:
         on_batch_end: BatchEndHook | None = None,
         log_exception_text: bool = False,
         logger: logging.Logger | None = None,
+        metrics: Any = None,
+        log_summary: bool = False,
     ) -> None:
         self.max_concurrency = _check_concurrency(max_concurrency)
+        if not isinstance(log_summary, bool):
+            raise TypeError(f"log_summary must be True or False, got {log_summary!r}")
+        self.log_summary = log_summary
+        self._metrics = metrics_hooks(metrics)
+        self.metrics = metrics
         self.log_exception_text = log_exception_text
         if logger is not None and not isinstance(logger, logging.Logger | logging.LoggerAdapter):
             raise TypeError(f"logger must be a logging.Logger, got {type(logger).__name__}")
@@ -701,8 +711,11 @@ class _Processor:
                     await (Detour(after) if batch.inline else after)
         finally:
             self._end(batch)
-            if self.on_batch_end is not None:
-                await self._fire("on_batch_end", self.on_batch_end, batch.summary())
+            if self._summarises:
+                summary = batch.summary()
+                if self.on_batch_end is not None:
+                    await self._fire("on_batch_end", self.on_batch_end, summary)
+                self._report(summary)
 
     def _finish_direct(self, batch: Batch) -> None:
         if batch.state is _FINISHED:
@@ -718,8 +731,27 @@ class _Processor:
                         _finish_plain(cleaned)
         finally:
             self._end(batch)
-            if self.on_batch_end is not None:
-                self._fire_direct("on_batch_end", self.on_batch_end, batch.summary())
+            if self._summarises:
+                summary = batch.summary()
+                if self.on_batch_end is not None:
+                    self._fire_direct("on_batch_end", self.on_batch_end, summary)
+                self._report(summary)
+
+    @property
+    def _summarises(self) -> bool:
+        """Whether a batch's end makes its summary: something reads it."""
+        return self.on_batch_end is not None or bool(self._metrics) or self.log_summary
+
+    def _report(self, summary: BatchSummary) -> None:
+        """The summary to ``metrics=`` and, with ``log_summary=True``, to the log. A
+        metrics hook that raises is logged and changes nothing."""
+        for hook in self._metrics:
+            try:
+                hook(summary)
+            except Exception as exc:
+                self._hook_failed("metrics", exc)
+        if self.log_summary and self.logger.isEnabledFor(logging.INFO):
+            self.logger.info("%s", summary_line(summary))
 
     async def _apply_policy(self, policy: RetryPolicy, batch: Batch) -> None:
         """Send the non-retryable failures to the dead-letter queue and back the others
@@ -814,6 +846,8 @@ class _Processor:
                 lane.plan = plan
         records = batch.raw_records
         batch.values = [UNSET] * len(records)
+        if self._summarises:
+            step = _timed(step, inline, batch.handler_times_list())
         return Run(records, step, on_success, self._on_error(batch), plan, batch.values)
 
     def _step(self, batch: Batch) -> Step:
@@ -1125,6 +1159,32 @@ _LEFT_EARLY = (
 
 
 _UNFINISHED = (DeadlineExceededError, RecordSkippedError)
+
+
+def _timed(step: Callable[[Any], Any], inline: bool, times: list[float]) -> Callable[[Any], Any]:
+    """``step``, noting how long each call took (for the summary's handler times).
+    Only when something reads the summary: about 0.3 us a record."""
+    clock = time.perf_counter
+    if inline:
+
+        def timed(record: Any) -> Any:
+            began = clock()
+            try:
+                return step(record)
+            finally:
+                times.append(clock() - began)
+
+        return timed
+
+    async def timed_async(record: Any) -> Any:
+        began = clock()
+        try:
+            return await step(record)
+        finally:
+            times.append(clock() - began)
+
+    return timed_async
+
 
 _REFUSED: Any = object()
 """The caller's batch when its last set-up was refused: it has none, whatever ``_last``."""

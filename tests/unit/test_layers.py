@@ -26,6 +26,7 @@ LAYERS: dict[str, float] = {
     "aiobatch._sqs": 4,
     "aiobatch._sqs.actions": 5,
     "aiobatch._retry": 3.5,
+    "aiobatch._metrics": 4.2,
     "aiobatch._fake_sqs": 4.5,
     "aiobatch._handlers": 5,
     "aiobatch._batch": 5,
