@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from ._report import ConsoleReporter, LogHandler, now
+from ._retry import Backoff
 from ._version import __version__
 from ._worker import (
     StartupError,
@@ -199,6 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="extend the visibility of a batch's messages while it runs (not Lambda's)",
     )
     worker.add_argument(
+        "--backoff",
+        type=float,
+        metavar="SECONDS",
+        help="hide a failed message for SECONDS x FACTOR^(receives - 1), not the queue's "
+        "visibility timeout (not Lambda's)",
+    )
+    worker.add_argument("--backoff-factor", type=float, default=2.0, metavar="FACTOR", help="2")
+    worker.add_argument(
+        "--backoff-max",
+        type=float,
+        default=43_200.0,
+        metavar="SECONDS",
+        help="the longest backoff; 43200 (SQS's 12 hours)",
+    )
+    worker.add_argument(
+        "--no-backoff-jitter",
+        dest="backoff_jitter",
+        action="store_false",
+        help="exact backoffs (by default each is drawn between half and all of it)",
+    )
+    worker.add_argument(
         "--drain-timeout",
         type=float,
         metavar="SECONDS",
@@ -281,7 +303,37 @@ def options_from(args: argparse.Namespace, queue_url: str) -> WorkerOptions:
         log_exception_text=args.log_exception_text,
         region=args.region,
         endpoint_url=args.endpoint_url,
+        backoff=backoff_from(args),
     )
+
+
+def backoff_from(args: argparse.Namespace) -> Backoff | None:
+    """``--backoff`` and its companions as a :class:`Backoff`; :class:`UsageError`
+    naming the option that is wrong."""
+    if args.backoff is None:
+        given = [
+            flag
+            for flag, changed in (
+                ("--backoff-factor", args.backoff_factor != 2.0),
+                ("--backoff-max", args.backoff_max != 43_200.0),
+                ("--no-backoff-jitter", not args.backoff_jitter),
+            )
+            if changed
+        ]
+        if given:
+            raise UsageError(f"{', '.join(given)} goes with --backoff")
+        return None
+    try:
+        return Backoff(
+            base=args.backoff,
+            factor=args.backoff_factor,
+            max=args.backoff_max,
+            jitter=args.backoff_jitter,
+        )
+    except ValueError as exc:
+        option = str(exc).split()[1]  # "Backoff base must ..." -> base
+        name = {"base": "--backoff", "factor": "--backoff-factor", "max": "--backoff-max"}
+        raise UsageError(f"{name.get(option, '--backoff')}: {exc}") from None
 
 
 def _default_function_name(spec: str) -> str:

@@ -157,6 +157,7 @@ class ConsoleReporter:
             f"  deleted      {summary['deleted']:>10,}   (not deleted {summary['undeleted']:,})",
             f"  released     {summary['released']:>10,}   (abandoned at the drain "
             f"timeout {summary['abandoned']:,})",
+            *([f"  backed off   {summary['backoff_set']:>10,}"] if summary["backoff_set"] else []),
             f"  invocations  {summary['invocations']:>10,}   ({summary['failed_invocations']:,} "
             f"failed whole, {summary['timed_out']:,} timed out)",
             f"  per invocation  p50 {ms(summary['invocation_p50_ms'])}, "

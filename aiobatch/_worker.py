@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ._arn import QueueRef, parse_sqs_arn
+from ._retry import Backoff, receive_count
 from ._sqs.batch_calls import CHANGE_VISIBILITY, DELETE, BatchCaller, Entry, Unconfirmed
 from ._sqs.clients import SQSClients
 from ._sqs.events import lambda_record
@@ -79,6 +80,9 @@ class WorkerOptions:
     log_exception_text: bool = False
     region: str | None = None
     endpoint_url: str | None = None
+    backoff: Backoff | None = None
+    """Not Lambda's: hide each failed message for a delay growing with its receive
+    count, instead of until the queue's visibility timeout (see :class:`Backoff`)."""
 
     def problems(self) -> list[str]:
         """What is wrong with these options, each as a sentence; empty when all is well."""
@@ -194,6 +198,7 @@ class Stats:
     failed_invocations: int = 0
     timed_out: int = 0
     in_flight: int = 0
+    backoff_set: int = 0
     started: float = field(default_factory=time.monotonic)
     durations: Histogram = field(default_factory=Histogram)
 
@@ -216,6 +221,7 @@ class Stats:
             "invocations": self.invocations,
             "failed_invocations": self.failed_invocations,
             "timed_out": self.timed_out,
+            "backoff_set": self.backoff_set,
             "invocation_p50_ms": None if p50 is None else round(p50 * 1000, 3),
             "invocation_p99_ms": None if p99 is None else round(p99 * 1000, 3),
             "elapsed_s": round(self.elapsed(), 3),
@@ -957,7 +963,13 @@ class Worker:
             invocation.duration = loop.time() - started
             invocation.failed = len(failed)
             succeeded = [item for item in batch if item.message_id not in failed]
-            undeleted = await self._delete(succeeded) if succeeded else []
+            if options.backoff is not None and failed:
+                backoff = self._back_off([item for item in batch if item.message_id in failed])
+                undeleted, _ = await asyncio.gather(
+                    self._delete(succeeded) if succeeded else _nothing(), backoff
+                )
+            else:
+                undeleted = await self._delete(succeeded) if succeeded else []
             invocation.deleted = len(succeeded) - len(undeleted)
             invocation.undeleted = len(undeleted)
         finally:
@@ -1069,6 +1081,30 @@ class Worker:
         ]
         return {self.queue.ref: entries}
 
+    async def _back_off(self, failed: list[_Received]) -> None:
+        """``--backoff``: hide each failed message for its delay; in a FIFO queue each
+        message of a group for the delay of the group's first failed message, so that
+        the group comes back together, in order."""
+        backoff = self.options.backoff
+        assert backoff is not None
+        group_delay: dict[str, int] = {}
+        entries = []
+        for index, item in enumerate(failed):
+            seconds = backoff.delay(receive_count(item.record))
+            if self.queue.fifo:
+                group = str(item.record["attributes"].get("MessageGroupId"))
+                seconds = group_delay.setdefault(group, seconds)
+            fields = {"ReceiptHandle": item.receipt_handle, "VisibilityTimeout": seconds}
+            entries.append(Entry(str(index), item.message_id, fields))
+        unconfirmed = await self._caller.call(CHANGE_VISIBILITY, {self.queue.ref: entries})
+        self.stats.backoff_set += len(entries) - len(unconfirmed)
+        if unconfirmed:
+            self.reporter.warning(
+                f"the backoff of {len(unconfirmed)} failed message(s) could not be set; they "
+                "come back after the visibility timeout",
+                message_ids=[u.entry.message_id for u in unconfirmed],
+            )
+
     async def _release(self, items: list[_Received]) -> None:
         """Make received messages that no handler saw visible again at once."""
         if not items:
@@ -1081,6 +1117,10 @@ class Worker:
                 "back after the visibility timeout",
                 message_ids=[u.entry.message_id for u in unconfirmed],
             )
+
+
+async def _nothing() -> list[Unconfirmed]:
+    return []
 
 
 class _HandlerExit(Exception):

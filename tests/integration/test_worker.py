@@ -19,6 +19,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from aiobatch import (
+    Backoff,
     BatchProcessor,
     EventType,
     SqsFifoPartialProcessor,
@@ -551,6 +552,63 @@ async def test_a_fifo_batch_rejects_a_window_and_big_batches(sqs: LocalSQS) -> N
 
 
 # --- visibility and deletes -----------------------------------------------------------------
+
+
+async def test_backoff_hides_failed_messages_by_their_receive_count(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue(visibility_timeout=60)
+    queue.send([{"n": n} for n in range(3)])
+
+    async def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failed = [r for r in event["Records"] if json.loads(r["body"])["n"] == 1]
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in failed]}
+
+    stats, _ = await run_worker(
+        sqs,
+        queue,
+        handler,
+        stop_after=1,
+        batching_window=1,
+        backoff=Backoff(base=2, jitter=False),
+    )
+    assert (stats.deleted, stats.failed, stats.backoff_set) == (2, 1, 1)
+    # Back after its 2 s backoff, not the queue's 60 s visibility timeout.
+    began = time.monotonic()
+    event = queue.receive_event(wait_seconds=5)
+    while not event["Records"] and time.monotonic() - began < 10:
+        event = queue.receive_event(wait_seconds=5)
+    [record] = event["Records"]
+    assert json.loads(record["body"]) == {"n": 1}
+    assert record["attributes"]["ApproximateReceiveCount"] == "2"
+    assert time.monotonic() - began < 10
+
+
+async def test_backoff_keeps_a_fifo_group_together(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue(fifo=True, visibility_timeout=60)
+    queue.send([{"n": n} for n in range(3)], message_group_id="g")
+    seen: list[int] = []
+
+    async def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        numbers = [json.loads(r["body"])["n"] for r in event["Records"]]
+        seen.extend(numbers)
+        if 1 not in numbers or seen.count(1) > 1:
+            return {}
+        # n=1 fails, n=2 after it is not run: both reported, as Lambda's FIFO rule asks.
+        at = numbers.index(1)
+        return {
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"][at:]]
+        }
+
+    stats, reporter = await run_worker(
+        sqs,
+        queue,
+        handler,
+        stop_after=2,
+        limit=20,
+        backoff=Backoff(base=2, factor=10, jitter=False),
+    )
+    assert stats.backoff_set == 2
+    assert seen == [0, 1, 2, 1, 2]  # the group came back together, in order
+    assert reporter.warnings == []
 
 
 async def test_a_heartbeat_keeps_a_long_batch_hidden(sqs: LocalSQS) -> None:

@@ -328,3 +328,38 @@ def test_run_local_checks_its_options_before_starting_anything(
     assert code == 2
     assert "--batch-size must be 1 to 10,000" in err
     assert "local SQS on" not in err, "no server was started, nothing was sent"
+
+
+@pytest.mark.parametrize(
+    ("flags", "text"),
+    [
+        (["--backoff", "0"], "--backoff: Backoff base must be finite and positive"),
+        (["--backoff", "5", "--backoff-factor", "0.5"], "--backoff-factor: Backoff factor"),
+        (["--backoff", "5", "--backoff-max", "50000"], "--backoff-max: Backoff max"),
+        (["--backoff-max", "60"], "--backoff-max goes with --backoff"),
+        (["--no-backoff-jitter"], "--no-backoff-jitter goes with --backoff"),
+    ],
+)
+def test_bad_backoff_options_are_one_line_and_exit_2(
+    flags: list[str], text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["run", "nowhere:handler", "--queue-url", "http://127.0.0.1:1/1/q", *flags])
+    assert code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("aiobatch: error: ")
+    assert text in line
+
+
+def test_backoff_options_make_the_workers_backoff() -> None:
+    from aiobatch import Backoff
+    from aiobatch._cli import build_parser, options_from
+
+    queue = ["--queue-url", "https://sqs.eu-west-1.amazonaws.com/111122223333/q"]
+    args = build_parser().parse_args(
+        ["run", "app:handler", *queue, "--backoff", "10", "--backoff-max", "600"]
+        + ["--no-backoff-jitter"]
+    )
+    options = options_from(args, "https://sqs.eu-west-1.amazonaws.com/111122223333/q")
+    assert options.backoff == Backoff(base=10, factor=2, max=600, jitter=False)
+    plain = build_parser().parse_args(["run", "app:handler", *queue])
+    assert options_from(plain, "q").backoff is None
