@@ -355,10 +355,8 @@ def test_backoff_options_make_the_workers_backoff() -> None:
     from aiobatch._cli import build_parser, options_from
 
     queue = ["--queue-url", "https://sqs.eu-west-1.amazonaws.com/111122223333/q"]
-    args = build_parser().parse_args(
-        ["run", "app:handler", *queue, "--backoff", "10", "--backoff-max", "600"]
-        + ["--no-backoff-jitter"]
-    )
+    flags = ["--backoff", "10", "--backoff-max", "600", "--no-backoff-jitter"]
+    args = build_parser().parse_args(["run", "app:handler", *queue, *flags])
     options = options_from(args, "https://sqs.eu-west-1.amazonaws.com/111122223333/q")
     assert options.backoff == Backoff(base=10, factor=2, max=600, jitter=False)
     plain = build_parser().parse_args(["run", "app:handler", *queue])
