@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, deletes, imports, memory, overhead, worker
+from . import concurrency, deletes, imports, memory, overhead, retry, worker
 from ._harness import CaseResult, Settings, install_log_sink
 from .report import header, machine, report, to_json
 from .targets import judge
@@ -26,6 +26,7 @@ CASES: dict[int, Callable[[Settings], CaseResult]] = {
     8: deletes.case_warm,
     9: memory.case_memory,
     10: worker.case_worker,
+    11: retry.case_retry,
 }
 ALL_CASES = tuple(CASES)
 

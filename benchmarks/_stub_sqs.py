@@ -4,18 +4,21 @@
 prints ``PORT <port>``, and answers, in SQS's JSON protocol, until its standard input
 closes, each after ``delay`` seconds:
 
-- DeleteMessageBatch and ChangeMessageVisibilityBatch: every entry Successful;
+- DeleteMessageBatch, ChangeMessageVisibilityBatch and SendMessageBatch: every entry
+  Successful (a sent one with a new MessageId and its body's MD5);
 - ReceiveMessage: always ``MaxNumberOfMessages`` (1 by default) new synthetic messages,
   each with a MessageId, ReceiptHandle, small JSON Body, its MD5OfBody and the system
   Attributes SQS sends for ``All`` on a standard queue (no message attributes);
 - GetQueueAttributes: a standard queue (no FifoQueue) named by the last segment of the
   QueueUrl's path, ``arn:aws:sqs:us-east-1:123456789012:<name>``, VisibilityTimeout 30,
-  and a few more of its settings (no message counts: the stub has no queue).
+  a RedrivePolicy naming ``<name>-dlq`` (maxReceiveCount 5), and a few more of its
+  settings (no message counts: the stub has no queue).
 
 Any other call is a 400 ``UnsupportedOperation``. ``GET /__stats`` returns what it has
 seen: ``calls`` and ``entries`` (DeleteMessageBatch calls and the entries they
 deleted), ``visibility_calls`` and ``visibility_entries`` (ChangeMessageVisibilityBatch),
 ``receives`` and ``received`` (ReceiveMessage calls and the messages they returned),
+``sends`` and ``sent`` (SendMessageBatch),
 ``attribute_calls``, ``unsupported`` and ``connections``.
 
 Its own process, so that serving requests never competes with the client for the
@@ -55,6 +58,8 @@ class Stub:
         self.receives = 0
         self.received = 0
         self.attribute_calls = 0
+        self.sends = 0
+        self.sent = 0
         self.unsupported = 0
         self.connections = 0
         self._sequence = 0
@@ -69,6 +74,8 @@ class Stub:
             "receives": self.receives,
             "received": self.received,
             "attribute_calls": self.attribute_calls,
+            "sends": self.sends,
+            "sent": self.sent,
             "unsupported": self.unsupported,
             "connections": self.connections,
         }
@@ -87,6 +94,7 @@ class Stub:
             "AmazonSQS.ChangeMessageVisibilityBatch": self.change_message_visibility_batch,
             "AmazonSQS.ReceiveMessage": self.receive_message,
             "AmazonSQS.GetQueueAttributes": self.get_queue_attributes,
+            "AmazonSQS.SendMessageBatch": self.send_message_batch,
         }.get(target)
         if answer is None:
             self.unsupported += 1
@@ -94,7 +102,8 @@ class Stub:
                 "__type": "com.amazonaws.sqs#UnsupportedOperation",
                 "message": (
                     "this stub answers DeleteMessageBatch, ChangeMessageVisibilityBatch, "
-                    f"ReceiveMessage and GetQueueAttributes only, not {target!r}"
+                    "SendMessageBatch, ReceiveMessage and GetQueueAttributes only, not "
+                    f"{target!r}"
                 ),
             }
             return web.Response(status=400, body=json.dumps(error), content_type=JSON_1_0)
@@ -116,6 +125,24 @@ class Stub:
         self.visibility_calls += 1
         self.visibility_entries += len(entries)
         return {"Successful": [{"Id": entry["Id"]} for entry in entries], "Failed": []}
+
+    def send_message_batch(self, body: dict[str, Any]) -> dict[str, Any]:
+        entries = body.get("Entries", [])
+        self.sends += 1
+        self.sent += len(entries)
+        return {
+            "Successful": [
+                {
+                    "Id": entry["Id"],
+                    "MessageId": str(uuid.uuid4()),
+                    "MD5OfMessageBody": hashlib.md5(
+                        str(entry.get("MessageBody", "")).encode(), usedforsecurity=False
+                    ).hexdigest(),
+                }
+                for entry in entries
+            ],
+            "Failed": [],
+        }
 
     def receive_message(self, body: dict[str, Any]) -> dict[str, Any]:
         count = int(body.get("MaxNumberOfMessages", 1))
@@ -155,6 +182,12 @@ class Stub:
                 "MessageRetentionPeriod": "345600",
                 "ReceiveMessageWaitTimeSeconds": "0",
                 "SqsManagedSseEnabled": "true",
+                "RedrivePolicy": json.dumps(
+                    {
+                        "deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-dlq",
+                        "maxReceiveCount": 5,
+                    }
+                ),
             }
         }
 

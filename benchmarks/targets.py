@@ -27,6 +27,7 @@ from .overhead import (
     SIZES,
     sized,
 )
+from .retry import BACKOFF, DEAD_LETTER, PLAIN
 from .worker import AIOBATCH_RUN, CONCURRENCY
 
 Metric = Literal["per record", "ratio", "extra per record", "fact"]
@@ -106,6 +107,10 @@ TARGETS: tuple[Target, ...] = (
     *(Target("worker throughput", f"10 c={concurrency}", "aiobatch run's records a second "
              "over the hand-written loop's, same concurrency", "ratio", "floor", AIOBATCH_RUN,
              at_least=0.9) for concurrency in CONCURRENCY),
+    Target("backoff cost", "11", "retry=Backoff() over reporting the failures only, per failed "
+           "record", "extra per record", BACKOFF, PLAIN),
+    Target("dead-letter cost", "11", "non_retryable= over reporting the failures only, per "
+           "failed record", "extra per record", DEAD_LETTER, PLAIN),
 )  # fmt: skip
 
 

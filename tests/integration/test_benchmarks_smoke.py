@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_CASES = {str(number) for number in range(1, 11)}
+ALL_CASES = {str(number) for number in range(1, 12)}
 
 
 def run_benchmarks(tmp_path: Path, *args: str, code: str | None = None) -> dict[str, Any]:
