@@ -136,11 +136,6 @@ class PartialSQSProcessor(RecordHandlerProcessor):
         )
 
     @property
-    def retry(self) -> Backoff | None:
-        """The visibility backoff of failed records (``retry=``), or ``None``."""
-        return None if self._policy is None else self._policy.backoff
-
-    @property
     def max_message_batch(self) -> int:
         """How many entries one DeleteMessageBatch call takes: 10 (Powertools' name)."""
         return 10

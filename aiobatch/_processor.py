@@ -52,7 +52,7 @@ from ._types import (
 if TYPE_CHECKING:
     import asyncio
 
-    from ._retry import RetryPolicy
+    from ._retry import Backoff, RetryPolicy
 else:
     asyncio = LazyModule("asyncio", globals())
 
@@ -1300,6 +1300,11 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         super().__init__(**options)
         self.use_threads = use_threads
         self._pool = ThreadPool()  # no thread until a record runs in one
+
+    @property
+    def retry(self) -> Backoff | None:
+        """SQS: the visibility backoff of failed records (``retry=``), or ``None``."""
+        return None if self._policy is None else self._policy.backoff
 
     @property
     def _threads(self) -> ThreadPool | None:

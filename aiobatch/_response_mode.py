@@ -125,11 +125,6 @@ class BatchProcessor(RecordHandlerProcessor):
             logger=self.logger,
         )
 
-    @property
-    def retry(self) -> Backoff | None:
-        """The visibility backoff of failed records (``retry=``), or ``None``."""
-        return None if self._policy is None else self._policy.backoff
-
     _shared_on_copy = frozenset({"sqs"})  # its clients, bound to their event loops
 
     def _cleanup_allowance(self) -> float:

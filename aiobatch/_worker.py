@@ -1098,12 +1098,7 @@ class Worker:
             entries.append(Entry(str(index), item.message_id, fields))
         unconfirmed = await self._caller.call(CHANGE_VISIBILITY, {self.queue.ref: entries})
         self.stats.backoff_set += len(entries) - len(unconfirmed)
-        if unconfirmed:
-            self.reporter.warning(
-                f"the backoff of {len(unconfirmed)} failed message(s) could not be set; they "
-                "come back after the visibility timeout",
-                message_ids=[u.entry.message_id for u in unconfirmed],
-            )
+        self._warn_unconfirmed(unconfirmed, "failed message(s) whose backoff could not be set")
 
     async def _release(self, items: list[_Received]) -> None:
         """Make received messages that no handler saw visible again at once."""
@@ -1111,10 +1106,14 @@ class Worker:
             return
         unconfirmed = await self._change_visibility(items, 0)
         self.stats.released += len(items) - len(unconfirmed)
+        self._warn_unconfirmed(unconfirmed, "received message(s) that could not be released")
+
+    def _warn_unconfirmed(self, unconfirmed: list[Unconfirmed], what: str) -> None:
+        """Name the messages whose visibility change SQS did not confirm: they come
+        back after the queue's visibility timeout."""
         if unconfirmed:
             self.reporter.warning(
-                f"{len(unconfirmed)} received message(s) could not be released; they come "
-                "back after the visibility timeout",
+                f"{len(unconfirmed)} {what}; they come back after the visibility timeout",
                 message_ids=[u.entry.message_id for u in unconfirmed],
             )
 
