@@ -14,6 +14,7 @@ import binascii
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
@@ -231,6 +232,26 @@ def dead_letter_target(value: str, *, source: QueueRef | None = None) -> DeadLet
     )
 
 
+_ANY_SOURCE = QueueRef("arn:aws:sqs:us-east-1:000000000000:source", "aws", "us-east-1", "0", "s")
+
+
+def check_dead_letter_queue(value: str) -> None:
+    """Refuse a ``dead_letter_queue=`` that is neither an ARN nor a queue URL; a URL on
+    another endpoint takes its region from each source queue when it is used."""
+    dead_letter_target(value, source=_ANY_SOURCE)
+
+
+# What SQS takes in a message or a String attribute: XML's characters (#x9, #xA, #xD,
+# #x20 to #xD7FF, #xE000 to #xFFFD, #x10000 to #x10FFFF). An exception's text may hold
+# anything; whatever else it holds goes as U+FFFD.
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_text(text: str) -> str:
+    """``text`` with every character SQS refuses replaced by U+FFFD."""
+    return _NOT_SQS_TEXT.sub("\ufffd", text)
+
+
 def _api_attribute(value: Mapping[str, Any]) -> dict[str, Any] | None:
     """A message attribute in Lambda's shape (``stringValue``, ``binaryValue`` in
     base64, ``dataType``) as SendMessage takes it; ``None`` when it has no value."""
@@ -265,7 +286,7 @@ def dead_letter_fields(
                 attributes[name] = converted
     reason = (
         (ERROR_TYPE_ATTRIBUTE, type(exc).__name__),
-        (ERROR_MESSAGE_ATTRIBUTE, text_of(exc)[:MAX_ERROR_MESSAGE]),
+        (ERROR_MESSAGE_ATTRIBUTE, sqs_text(text_of(exc)[:MAX_ERROR_MESSAGE])),
     )
     for name, text in reason:
         if text and len(attributes) < MAX_MESSAGE_ATTRIBUTES:
@@ -327,7 +348,7 @@ class RetryPolicy:
         # The dead-letter queue of each source queue, by its ARN: None when it has none.
         self._targets: dict[str, DeadLetterTarget | None] = {}
         if dead_letter_queue is not None:
-            dead_letter_target(dead_letter_queue)  # checked now; resolved per source queue
+            check_dead_letter_queue(dead_letter_queue)  # resolved per source queue
 
     async def apply(self, batch: Batch, *, deadline: float | None) -> PolicyOutcome:
         """Send the batch's non-retryable failures to the dead-letter queue, and set the
@@ -548,7 +569,7 @@ def make_policy(
         raise TypeError(f"retry must be a Backoff, got {type(retry).__name__}")
     matcher = non_retryable_matcher(non_retryable)
     if dead_letter_queue is not None:
-        dead_letter_target(dead_letter_queue)  # a clear error now, not at the first failure
+        check_dead_letter_queue(dead_letter_queue)  # now, not at the first failure
         if matcher is None:
             raise TypeError("dead_letter_queue= is where non_retryable= records go: give both")
     if retry is None and matcher is None:
