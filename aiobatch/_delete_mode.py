@@ -148,7 +148,10 @@ class PartialSQSProcessor(RecordHandlerProcessor):
 
     def _parse_records(self, records: Any) -> list[dict[str, Any]]:
         # A copy: a handler may change the event.
-        return validate(records, SQS, (RECEIPT_HANDLE, QUEUE_ARN)).copy()
+        policy = self._policy
+        return validate(
+            records, SQS, (RECEIPT_HANDLE, QUEUE_ARN) if policy is None else policy.fields
+        ).copy()
 
     def _view(self) -> Callable[[Any], SQSRecord]:
         return SQSRecord

@@ -32,7 +32,8 @@ class FakeSQS:
     timeout it was last given (``unchangeable`` ids are refused); ``sent`` lists
     ``(queue ARN, message id, SendMessage fields)`` of each message sent to a
     dead-letter queue (``unsendable`` ids are refused); ``dead_letter_queues`` maps a
-    queue's ARN to its dead-letter queue's, as its redrive policy would.
+    queue's ARN to its dead-letter queue's, as its redrive policy would;
+    ``retry_deadlines`` holds the deadline of each visibility change and send call.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class FakeSQS:
         self.deleted: list[SQSRecord] = []
         self.visibility: dict[str, int] = {}
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        self.retry_deadlines: list[float | None] = []
         self.closed = 0
         self._startup_time = startup_time
 
@@ -83,7 +85,7 @@ class FakeSQS:
     async def change_visibility(
         self, changes: Sequence[VisibilityChange], *, deadline: float | None = None
     ) -> list[CallFailure]:
-        self.deadlines.append(deadline)
+        self.retry_deadlines.append(deadline)
         refused: list[CallFailure] = []
         for entry_id, message_id, queue_arn, _receipt_handle, seconds in changes:
             if message_id in self.unchangeable:
@@ -111,7 +113,7 @@ class FakeSQS:
         *,
         deadline: float | None = None,
     ) -> list[CallFailure]:
-        self.deadlines.append(deadline)
+        self.retry_deadlines.append(deadline)
         refused: list[CallFailure] = []
         for entry_id, message_id, fields in messages:
             if message_id in self.unsendable:

@@ -9,6 +9,7 @@ called once per batch, after ``on_batch_end``. None of them sees a record's data
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -66,10 +67,12 @@ class EMFMetrics:
         *,
         stream: IO[str] | None = None,
     ) -> None:
-        if not isinstance(namespace, str) or not namespace or len(namespace) > 1024:
+        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 1024:
             raise ValueError(
                 f"namespace must be a string of 1 to 1024 characters, got {namespace!r}"
             )
+        if _LINE_BREAK.search(namespace):
+            raise ValueError(f"namespace must be one line, got {namespace!r}")
         if dimensions is None:
             function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
             dimensions = {"FunctionName": function} if function else {}
@@ -79,6 +82,8 @@ class EMFMetrics:
         for name, value in dimensions.items():
             if not isinstance(name, str) or not 1 <= len(name) <= 250:
                 raise ValueError(f"a dimension name is a string of 1 to 250 characters: {name!r}")
+            if _LINE_BREAK.search(name):
+                raise ValueError(f"a dimension name must be one line, got {name!r}")
             if not isinstance(value, str) or not 1 <= len(value) <= 1024:
                 raise ValueError(
                     f"dimension {name}'s value must be a string of 1 to 1024 characters, "
@@ -133,6 +138,8 @@ class EMFMetrics:
         stream.flush()
 
 
+_LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
+
 _RESERVED = frozenset(
     {name for name, _ in _COUNTS}
     | {name for name, _ in _DURATIONS}
@@ -145,7 +152,8 @@ class OpenTelemetryMetrics:
     those given (needs ``opentelemetry-api``: ``pip install "aiobatch[otel]"``).
 
     Counters ``aiobatch.records`` (attribute ``aiobatch.outcome``: ``succeeded``,
-    ``failed``, ``skipped``, ``deadline_cut``, ``sent_to_dlq``), ``aiobatch.batches``,
+    ``failed``, ``skipped``, ``deadline_cut``, ``sent_to_dlq``, and ``not_completed``
+    for the rest of a batch whose run an exception broke off), ``aiobatch.batches``,
     ``aiobatch.messages.deleted``, ``aiobatch.messages.undeleted``,
     ``aiobatch.backoff.set``; histograms ``aiobatch.batch.duration`` and
     ``aiobatch.handler.duration.p99`` (seconds). Each carries ``aiobatch.event_type``.
@@ -196,7 +204,7 @@ class OpenTelemetryMetrics:
 
     def __call__(self, summary: BatchSummary) -> None:
         kind = {"aiobatch.event_type": summary.event_type or "custom"}
-        outcomes = (
+        outcomes: tuple[tuple[str, int], ...] = (
             ("succeeded", summary.succeeded),
             (
                 "failed",
@@ -206,6 +214,8 @@ class OpenTelemetryMetrics:
             ("deadline_cut", summary.unfinished),
             ("sent_to_dlq", summary.sent_to_dlq),
         )
+        if not summary.completed:  # interrupted: what never ran has no outcome
+            outcomes += (("not_completed", summary.records - sum(n for _, n in outcomes)),)
         for outcome, count in outcomes:
             if count:
                 self._records.add(count, {**kind, "aiobatch.outcome": outcome})
@@ -245,7 +255,7 @@ def metrics_hooks(spec: Any) -> tuple[MetricsHook, ...]:
     """What ``metrics=`` asks for, as hooks of the summary."""
     if spec is None:
         return ()
-    if isinstance(spec, str) or callable(spec):
+    if isinstance(spec, str) or callable(spec) or isinstance(spec, type):
         spec = (spec,)
     if not isinstance(spec, Sequence):
         raise TypeError(
@@ -260,6 +270,10 @@ def metrics_hooks(spec: Any) -> tuple[MetricsHook, ...]:
             hooks.append(OpenTelemetryMetrics())
         elif isinstance(item, str):
             raise ValueError(f"metrics={item!r}: the built-in ones are 'emf' and 'otel'")
+        elif isinstance(item, type):
+            raise TypeError(
+                f"metrics takes instances: {item.__name__}(), not the class {item.__name__}"
+            )
         elif callable(item):
             hooks.append(item)
         else:

@@ -27,6 +27,7 @@ from ._processor import (
     loop_free,
 )
 from ._retry import Backoff, NonRetryable, make_policy
+from ._runner import run_sync
 from ._sources import SOURCES, EventSource, EventType, validate
 from ._types import PartialItemFailureResponse
 
@@ -137,12 +138,22 @@ class BatchProcessor(RecordHandlerProcessor):
         if self.sqs is not None:
             await self.sqs.aclose()
 
+    def close(self) -> None:
+        """Close the SQS clients the sync facade's event loop made for
+        ``retry=``/``non_retryable=`` (sync code done with this processor); otherwise
+        they close at process exit."""
+        if self.sqs is not None:
+            run_sync("`await processor.aclose()`", self.aclose)
+
     @property
     def _stop(self) -> Stop:  # type: ignore[override]
         return Stop.BATCH if self.stop_on_first_failure else Stop.NOTHING
 
     def _parse_records(self, records: Any) -> list[Any]:
-        return validate(records, self.source).copy()  # a handler may change the event
+        # A copy: a handler may change the event. The retry policy's calls need more
+        # of each record, checked now rather than after the handlers ran.
+        policy = self._policy
+        return validate(records, self.source, () if policy is None else policy.fields).copy()
 
     def _view(self) -> Callable[[Any], Any]:
         return self.source.wrap

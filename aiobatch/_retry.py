@@ -26,6 +26,7 @@ from ._exceptions import (
     RecordValidationError,
     text_of,
 )
+from ._sources import QUEUE_ARN, RECEIPT_HANDLE, Field
 
 if TYPE_CHECKING:
     from ._batch import Batch
@@ -49,6 +50,8 @@ MAX_MESSAGE_ATTRIBUTES = 10
 """SQS takes at most ten message attributes a message."""
 
 _UNFINISHED = (DeadlineExceededError, RecordSkippedError)
+
+BODY = Field("body")
 
 NonRetryable: TypeAlias = (
     "type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]"
@@ -169,17 +172,26 @@ def non_retryable_matcher(spec: Any) -> Callable[[BaseException], bool] | None:
             return None
         if any(_is_pydantic_validation_error(kind) for kind in types):
             types = (*types, RecordValidationError)
-
-        def is_one_of(exc: BaseException) -> bool:
-            return isinstance(exc, types)
-
-        return is_one_of
+        return _OneOf(types)
     if callable(spec):
         return cast(Callable[[BaseException], bool], spec)
     raise TypeError(
         "non_retryable must be exception types or a function of the exception, "
         f"got {type(spec).__name__}"
     )
+
+
+class _OneOf:
+    """``non_retryable=`` types: whether an exception is one of them (a class, not a
+    closure, so that a processor pickles)."""
+
+    __slots__ = ("types",)
+
+    def __init__(self, types: tuple[type[BaseException], ...]) -> None:
+        self.types = types
+
+    def __call__(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.types)
 
 
 def _is_pydantic_validation_error(kind: type[BaseException]) -> bool:
@@ -350,35 +362,67 @@ class RetryPolicy:
         if dead_letter_queue is not None:
             check_dead_letter_queue(dead_letter_queue)  # resolved per source queue
 
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        """What every record must have for the policy's calls, checked before any
+        handler runs: a receipt handle and the queue's ARN, and a body to send."""
+        if self.non_retryable is None:
+            return (RECEIPT_HANDLE, QUEUE_ARN)
+        return (RECEIPT_HANDLE, QUEUE_ARN, BODY)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RetryPolicy:
+        """A copy's policy shares the SQS layer (its clients are bound to their event
+        loops, as a processor's ``sqs`` is shared by ``copy.deepcopy``) and the logger;
+        it learns the dead-letter queues afresh."""
+        return RetryPolicy(
+            backoff=self.backoff,
+            non_retryable=self.non_retryable,
+            dead_letter_queue=self.dead_letter_queue,
+            sqs=self.sqs,
+            logger=self.logger,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_targets"] = {}
+        return state
+
     async def apply(self, batch: Batch, *, deadline: float | None) -> PolicyOutcome:
         """Send the batch's non-retryable failures to the dead-letter queue, and set the
         backoff of its other failures (for FIFO, of the rest of each failed record's
         group too). Records that failed for no error of their own (skipped, cut short
-        by the deadline) are left alone."""
+        by the deadline) are left alone.
+
+        Each half runs to its end whatever the other does: one that raises (a defect)
+        is logged, and what the other did still counts."""
         import asyncio
 
         records, failures = batch.raw_records, batch.failures
         own = {index: exc for index, exc in failures.items() if not isinstance(exc, _UNFINISHED)}
-        to_dead_letter: list[int] = []
-        if self.non_retryable is not None:
-            to_dead_letter = [index for index, exc in own.items() if self._matches(exc)]
+        to_dead_letter = self._to_dead_letter(records, failures, own)
         dead_lettered: set[int] = set()
-        dead_letter_failed = 0
-        backoff_set = backoff_failed = 0
+        counts = {"dead_letter_failed": 0, "backoff_set": 0, "backoff_failed": 0}
 
         async def dead_letter() -> None:
-            nonlocal dead_letter_failed
-            sent, failed = await self._dead_letter(records, own, to_dead_letter, deadline)
-            dead_lettered.update(sent)
-            dead_letter_failed = failed
+            try:
+                counts["dead_letter_failed"] += await self._dead_letter(
+                    records, own, to_dead_letter, deadline, dead_lettered
+                )
+            except Exception as exc:
+                self._failed("dead-letter sends", exc)
+                counts["dead_letter_failed"] += len(to_dead_letter) - len(dead_lettered)
 
-        async def back_off(indices: Iterable[int]) -> None:
-            nonlocal backoff_set, backoff_failed
-            done, failed = await self._back_off(batch, records, failures, indices, deadline)
-            backoff_set += done
-            backoff_failed += failed
+        async def back_off(indices: list[int]) -> None:
+            try:
+                done, failed = await self._back_off(batch, records, failures, indices, deadline)
+            except Exception as exc:
+                self._failed("backoffs", exc)
+                return
+            counts["backoff_set"] += done
+            counts["backoff_failed"] += failed
 
-        retried = [index for index in sorted(own) if index not in set(to_dead_letter)]
+        chosen = set(to_dead_letter)
+        retried = [index for index in sorted(own) if index not in chosen]
         jobs = []
         if to_dead_letter:
             jobs.append(dead_letter())
@@ -391,7 +435,43 @@ class RetryPolicy:
             if not_sent:  # a failure like any other now: it backs off as they do
                 await back_off(not_sent)
         return PolicyOutcome(
-            frozenset(dead_lettered), dead_letter_failed, backoff_set, backoff_failed
+            frozenset(dead_lettered),
+            counts["dead_letter_failed"],
+            counts["backoff_set"],
+            counts["backoff_failed"],
+        )
+
+    def _to_dead_letter(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        failures: Mapping[int, BaseException],
+        own: Mapping[int, BaseException],
+    ) -> list[int]:
+        """The failed records to send to the dead-letter queue: those whose exception
+        matches ``non_retryable``, and only when every failed copy of their message in
+        the batch (SQS may deliver one twice) does: a message also to be retried is not
+        sent too."""
+        if self.non_retryable is None:
+            return []
+        matching = {index for index, exc in own.items() if self._matches(exc)}
+        if not matching:
+            return []
+        retried_ids = {
+            records[index].get("messageId") for index in failures if index not in matching
+        }
+        return [
+            index
+            for index in sorted(matching)
+            if records[index].get("messageId") not in retried_ids
+        ]
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.logger.error(
+            "the retry policy's %s failed (%s); the records they did not reach are "
+            "reported failed as usual",
+            what,
+            type(exc).__name__,
+            exc_info=exc if self.logger.isEnabledFor(logging.DEBUG) else None,
         )
 
     def _matches(self, exc: BaseException) -> bool:
@@ -406,9 +486,12 @@ class RetryPolicy:
             )
             return False
 
-    async def _target(self, queue_arn: str) -> DeadLetterTarget | None:
+    async def _target(self, queue_arn: str, deadline: float | None) -> DeadLetterTarget | None:
         """The dead-letter queue of ``queue_arn``: the one given, or its redrive
-        policy's (asked once per queue and kept). Raises what asking raised."""
+        policy's (asked once per queue, within ``deadline``, and kept). Raises what
+        asking raised, ``TimeoutError`` at the deadline."""
+        import asyncio
+
         if queue_arn in self._targets:
             return self._targets[queue_arn]
         source = parse_sqs_arn(queue_arn)
@@ -417,7 +500,12 @@ class RetryPolicy:
                 self.dead_letter_queue, source=source
             )
         else:
-            arn = await self.sqs.dead_letter_queue_arn(queue_arn)
+            ask = self.sqs.dead_letter_queue_arn(queue_arn)
+            if deadline is None:
+                arn = await ask
+            else:
+                async with asyncio.timeout_at(deadline):
+                    arn = await ask
             target = None if arn is None else dead_letter_target(arn)
             if target is None:
                 self.logger.warning(
@@ -435,42 +523,49 @@ class RetryPolicy:
         own: Mapping[int, BaseException],
         indices: Sequence[int],
         deadline: float | None,
-    ) -> tuple[list[int], int]:
-        by_queue: dict[str, list[int]] = {}
+        sent: set[int],
+    ) -> int:
+        """Send the records at ``indices`` to their queues' dead-letter queues; add each
+        one SQS confirmed to ``sent`` as soon as it is known. Returns how many were not
+        sent. One copy of a message is sent; its twins count as sent with it."""
+        by_queue: dict[str, dict[str, list[int]]] = {}
         for index in indices:
-            by_queue.setdefault(records[index]["eventSourceARN"], []).append(index)
-        sent: list[int] = []
+            copies = by_queue.setdefault(records[index]["eventSourceARN"], {})
+            copies.setdefault(str(records[index]["messageId"]), []).append(index)
         failed = 0
-        for queue_arn, queue_indices in by_queue.items():
+        for queue_arn, by_message in by_queue.items():
+            queue_indices = [index for twins in by_message.values() for index in twins]
             try:
-                target = await self._target(queue_arn)
+                target = await self._target(queue_arn, deadline)
             except Exception as exc:
                 self.logger.warning(
                     "non_retryable: could not read the redrive policy of %s (%s); %d "
-                    "non-retryable records are retried as usual. It needs "
-                    "sqs:GetQueueAttributes, or give dead_letter_queue=",
+                    "non-retryable records are retried as usual. %s",
                     queue_arn,
                     _error_code(exc),
                     len(queue_indices),
+                    "The function's deadline came first."
+                    if isinstance(exc, TimeoutError)
+                    else "It needs sqs:GetQueueAttributes, or give dead_letter_queue=",
                 )
                 failed += len(queue_indices)
                 continue
             if target is None:
                 failed += len(queue_indices)
                 continue
-            messages = [
-                (
-                    str(index),
-                    str(records[index]["messageId"]),
-                    dead_letter_fields(records[index], own[index], target),
-                )
-                for index in queue_indices
-            ]
+            messages = []
+            for twins in by_message.values():
+                index = twins[0]
+                fields = dead_letter_fields(records[index], own[index], target)
+                messages.append((str(index), str(records[index]["messageId"]), fields))
             unconfirmed = await self.sqs.send_messages(target.queue, messages, deadline=deadline)
             refused = {entry.entry_id for entry in unconfirmed}
-            sent += [index for index in queue_indices if str(index) not in refused]
+            for twins in by_message.values():
+                if str(twins[0]) not in refused:
+                    sent.update(twins)
+                else:
+                    failed += len(twins)
             if unconfirmed:
-                failed += len(unconfirmed)
                 self.logger.warning(
                     "non_retryable: %d of %d messages could not be sent to the dead-letter "
                     "queue %s, so they are retried as usual: %s",
@@ -479,7 +574,7 @@ class RetryPolicy:
                     target.queue.arn,
                     ", ".join(f"{u.message_id} ({u.code})" for u in unconfirmed),
                 )
-        return sent, failed
+        return failed
 
     async def _back_off(
         self,

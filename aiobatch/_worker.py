@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ._arn import QueueRef, parse_sqs_arn
-from ._retry import Backoff, receive_count
+from ._retry import MAX_VISIBILITY_TIMEOUT, Backoff, receive_count
 from ._sqs.batch_calls import CHANGE_VISIBILITY, DELETE, BatchCaller, Entry, Unconfirmed
 from ._sqs.clients import SQSClients
 from ._sqs.events import lambda_record
@@ -394,8 +394,9 @@ class _Received:
     message_id: str
     receipt_handle: str
     size: int
-    received_at: float  # event loop time
+    received_at: float  # event loop time of the receive, then of the last heartbeat
     measured: bool = False
+    hidden_since: float = 0.0  # event loop time of the receive: SQS's 12 hours count from it
 
     def measure(self) -> int:
         if not self.measured:
@@ -919,6 +920,7 @@ class Worker:
             record["receiptHandle"],
             _size_bound(record),
             now,
+            hidden_since=now,
         )
 
     async def _invoke(self, slot: _Slot, batch: list[_Received]) -> None:
@@ -957,6 +959,9 @@ class Worker:
             finally:
                 if heartbeat is not None:
                     heartbeat.cancel()
+                    # Ended before the deletes and backoffs: an extension of its still
+                    # on the wire must not land after them.
+                    await asyncio.wait([heartbeat])
             # From here on nothing cuts the invocation short: what succeeded is deleted
             # and counted, however long the deletes take.
             slot.phase = "applying"
@@ -1082,20 +1087,30 @@ class Worker:
         return {self.queue.ref: entries}
 
     async def _back_off(self, failed: list[_Received]) -> None:
-        """``--backoff``: hide each failed message for its delay; in a FIFO queue each
-        message of a group for the delay of the group's first failed message, so that
-        the group comes back together, in order."""
+        """``--backoff``: hide each failed message for its delay, never past SQS's 12
+        hours from its receive.
+
+        In a FIFO queue only the first failed message's group backs off, all of it for
+        that message's delay, so that it comes back together and in order: by Lambda's
+        FIFO rule the handler reports its first failure and everything after it, and
+        what follows in other groups may never have run."""
         backoff = self.options.backoff
         assert backoff is not None
-        group_delay: dict[str, int] = {}
+        if self.queue.fifo:
+            group = _group_of(failed[0])
+            failed = [item for item in failed if _group_of(item) == group]
+            delays = [backoff.delay(receive_count(failed[0].record))] * len(failed)
+        else:
+            delays = [backoff.delay(receive_count(item.record)) for item in failed]
+        now = asyncio.get_running_loop().time()
         entries = []
-        for index, item in enumerate(failed):
-            seconds = backoff.delay(receive_count(item.record))
-            if self.queue.fifo:
-                group = str(item.record["attributes"].get("MessageGroupId"))
-                seconds = group_delay.setdefault(group, seconds)
-            fields = {"ReceiptHandle": item.receipt_handle, "VisibilityTimeout": seconds}
-            entries.append(Entry(str(index), item.message_id, fields))
+        for index, (item, seconds) in enumerate(zip(failed, delays, strict=True)):
+            left = MAX_VISIBILITY_TIMEOUT - math.ceil(now - item.hidden_since) - 5
+            fields = {"ReceiptHandle": item.receipt_handle, "VisibilityTimeout": min(seconds, left)}
+            if left > 0:
+                entries.append(Entry(str(index), item.message_id, fields))
+        if not entries:
+            return
         unconfirmed = await self._caller.call(CHANGE_VISIBILITY, {self.queue.ref: entries})
         self.stats.backoff_set += len(entries) - len(unconfirmed)
         self._warn_unconfirmed(unconfirmed, "failed message(s) whose backoff could not be set")
@@ -1116,6 +1131,10 @@ class Worker:
                 f"{len(unconfirmed)} {what}; they come back after the visibility timeout",
                 message_ids=[u.entry.message_id for u in unconfirmed],
             )
+
+
+def _group_of(item: _Received) -> Any:
+    return item.record["attributes"].get("MessageGroupId")
 
 
 async def _nothing() -> list[Unconfirmed]:

@@ -611,6 +611,24 @@ async def test_backoff_keeps_a_fifo_group_together(sqs: LocalSQS) -> None:
     assert reporter.warnings == []
 
 
+async def test_backoff_leaves_fifo_groups_that_never_ran_alone(sqs: LocalSQS) -> None:
+    queue = sqs.create_queue(fifo=True, visibility_timeout=60)
+    queue.send([{"n": 0}, {"n": 1}], message_group_id="a")
+    queue.send([{"n": 2}], message_group_id="b")
+
+    async def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Lambda's FIFO rule: the first failure (n=0, group a) and everything after it.
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    stats, reporter = await run_worker(
+        sqs, queue, handler, stop_after=1, backoff=Backoff(base=30, jitter=False)
+    )
+    assert len(reporter.invocations) == 1
+    assert stats.failed == 3  # one receive of all three (a FIFO queue takes no window)
+    assert stats.backoff_set == 2  # group a only: group b's record may never have run
+    assert reporter.warnings == []
+
+
 async def test_a_heartbeat_keeps_a_long_batch_hidden(sqs: LocalSQS) -> None:
     queue = sqs.create_queue(visibility_timeout=2)
     queue.send(["long"])

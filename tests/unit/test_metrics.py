@@ -260,3 +260,42 @@ def test_metrics_otel_uses_the_global_providers() -> None:
     processor = BatchProcessor(EventType.SQS, metrics="otel")  # no-op providers: no error
     response = process_partial_response(events.sqs_event(2, fail={0}), handler, processor)
     assert len(response["batchItemFailures"]) == 1
+
+
+def test_emf_refuses_names_on_more_than_one_line() -> None:
+    with pytest.raises(ValueError, match="namespace must be one line"):
+        EMFMetrics(namespace="Orders\nInjected")
+    with pytest.raises(ValueError, match="dimension name must be one line"):
+        EMFMetrics(dimensions={"Service\u2028": "orders"})
+
+
+def test_metrics_takes_instances_not_classes() -> None:
+    with pytest.raises(TypeError, match=r"EMFMetrics\(\), not the class"):
+        BatchProcessor(EventType.SQS, metrics=EMFMetrics)
+    with pytest.raises(TypeError, match="not the class"):
+        BatchProcessor(EventType.SQS, metrics=["emf", OpenTelemetryMetrics])
+
+
+def test_opentelemetry_outcomes_add_up_when_a_run_is_broken_off() -> None:
+    reader = InMemoryMetricReader()
+    otel = OpenTelemetryMetrics(meter_provider=MeterProvider(metric_readers=[reader]))
+    processor = BatchProcessor(EventType.SQS, metrics=otel)
+
+    def stops(record: Any) -> None:
+        if events.payload(record)["n"] == 1:
+            raise KeyboardInterrupt  # not an Exception: the run is broken off
+
+    with pytest.raises(KeyboardInterrupt):
+        process_partial_response(events.sqs_event(4), stops, processor)
+    data = reader.get_metrics_data()
+    assert data is not None
+    counts = {
+        str((point.attributes or {}).get("aiobatch.outcome")): getattr(point, "value", 0)
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "aiobatch.records"
+        for point in metric.data.data_points
+    }
+    assert sum(counts.values()) == 4
+    assert counts["not_completed"] >= 1

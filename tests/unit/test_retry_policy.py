@@ -211,7 +211,7 @@ def test_no_call_when_nothing_failed() -> None:
     }
     assert sqs.visibility == {}
     assert sqs.sent == []
-    assert sqs.deadlines == []
+    assert sqs.retry_deadlines == []
 
 
 def test_fifo_backs_off_the_rest_of_the_failed_group_only() -> None:
@@ -271,8 +271,8 @@ def test_records_cut_by_the_deadline_get_no_backoff() -> None:
     response = process_partial_response(event, slow_or_failing, processor, FakeLambdaContext(0.3))
     assert failed_ids(response) == ["m-0", "m-1"]
     assert sqs.visibility == {"m-0": 30}
-    assert sqs.deadlines
-    assert all(d is not None for d in sqs.deadlines)
+    assert sqs.retry_deadlines
+    assert all(d is not None for d in sqs.retry_deadlines)
 
 
 # -- non-retryable failures --
@@ -462,3 +462,139 @@ def test_delete_mode_keeps_a_record_whose_send_failed() -> None:
     with pytest.raises(SQSBatchProcessingError), processor(event["Records"], handler):
         processor.process()
     assert [m.message_id for m in sqs.deleted] == ["m-0"]
+
+
+# -- what the review found --
+
+
+def test_a_copy_shares_the_sqs_layer_and_a_pickle_keeps_the_policy() -> None:
+    import copy
+
+    sqs = FakeSQS(dead_letter_queues={events.QUEUE_ARN: DLQ_ARN})
+    processor = BatchProcessor(
+        EventType.SQS, retry=Backoff(jitter=False), non_retryable=(Poison,), sqs=sqs
+    )
+    event = {"Records": [record(0, True), record(1, "poison")]}
+    process_partial_response(event, handler, processor)  # used: a lock, a loop's clients
+
+    twin = copy.deepcopy(processor)
+    assert twin.sqs is sqs
+    sqs.visibility.clear()
+    assert failed_ids(process_partial_response(event, handler, twin)) == ["m-0"]
+    assert sqs.visibility == {"m-0": 30}  # the twin's calls reach the shared FakeSQS
+
+    # A closure would not pickle; real clients do not either (as in delete mode).
+    pickled = BatchProcessor(EventType.SQS, non_retryable=(Poison,), sqs=FakeSQS())
+    again = pickle.loads(pickle.dumps(pickled))
+    assert again.retry is None
+    assert isinstance(again.sqs, FakeSQS)
+
+
+def test_records_the_policy_needs_are_checked_before_any_handler_runs() -> None:
+    from aiobatch import InvalidEventError
+
+    ran: list[str] = []
+
+    def handler_that_records(record: SQSRecord) -> None:
+        ran.append(record.message_id)
+
+    for processor in (
+        BatchProcessor(EventType.SQS, retry=Backoff(), sqs=FakeSQS()),
+        PartialSQSProcessor(sqs=FakeSQS()),
+    ):
+        broken = record(1)
+        del broken["receiptHandle"]
+        with pytest.raises(InvalidEventError, match="receiptHandle"):
+            process_or_delete(processor, [record(0), broken], handler_that_records)
+    no_body = record(1)
+    del no_body["body"]
+    processor = BatchProcessor(EventType.SQS, non_retryable=Poison, sqs=FakeSQS())
+    with pytest.raises(InvalidEventError, match="body"):
+        process_or_delete(processor, [record(0), no_body], handler_that_records)
+    assert ran == []
+    # Without the policy a partial response needs neither.
+    plain = BatchProcessor(EventType.SQS)
+    process_or_delete(plain, [record(0), no_body], handler_that_records)
+    assert ran == ["m-0", "m-1"]
+
+
+def process_or_delete(processor: Any, records: list[Any], record_handler: Any) -> None:
+    if isinstance(processor, PartialSQSProcessor):
+        with processor(records, record_handler):
+            processor.process()
+    else:
+        process_partial_response({"Records": records}, record_handler, processor)
+
+
+def test_one_half_of_the_policy_failing_leaves_the_other_done(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class VisibilityBroken(FakeSQS):
+        async def change_visibility(self, changes: Any, *, deadline: Any = None) -> list[Any]:
+            raise RuntimeError("a defect")
+
+    sqs = VisibilityBroken(dead_letter_queues={events.QUEUE_ARN: DLQ_ARN})
+    processor = BatchProcessor(EventType.SQS, retry=Backoff(), non_retryable=Poison, sqs=sqs)
+    event = {"Records": [record(0, True), record(1, "poison")]}
+    with caplog.at_level(logging.ERROR, logger="aiobatch"):
+        response = process_partial_response(event, handler, processor)
+    assert failed_ids(response) == ["m-0"]  # m-1 is in the DLQ: handled
+    assert [message_id for _, message_id, _ in sqs.sent] == ["m-1"]
+    assert "the retry policy's backoffs failed (RuntimeError)" in caplog.text
+    assert processor.batch is not None
+    assert processor.batch.summary().sent_to_dlq == 1
+
+
+def test_a_message_delivered_twice_goes_to_the_dlq_once_and_only_if_no_copy_retries() -> None:
+    sqs = FakeSQS(dead_letter_queues={events.QUEUE_ARN: DLQ_ARN})
+    processor = BatchProcessor(EventType.SQS, non_retryable=Poison, sqs=sqs)
+    poison, retried = record(1, "poison"), record(1, True)
+    retried["receiptHandle"] = "rh-1-again"
+    response = process_partial_response(
+        {"Records": [record(0), poison, retried]}, handler, processor
+    )
+    assert set(failed_ids(response)) == {"m-1"}  # both copies, by their one message id
+    assert sqs.sent == []  # the other copy is to be retried: not dead-lettered as well
+
+    twin = record(1, "poison")
+    twin["receiptHandle"] = "rh-1-again"
+    response = process_partial_response({"Records": [record(0), poison, twin]}, handler, processor)
+    assert failed_ids(response) == []
+    assert [message_id for _, message_id, _ in sqs.sent] == ["m-1"]  # one copy sent
+    assert processor.batch is not None
+    assert processor.batch.summary().sent_to_dlq == 2  # both copies handled
+
+
+def test_the_redrive_lookup_ends_at_the_deadline(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import time
+
+    class SlowLookup(FakeSQS):
+        async def dead_letter_queue_arn(self, queue_arn: str) -> str | None:
+            await asyncio.sleep(30)
+            return DLQ_ARN
+
+    processor = BatchProcessor(
+        EventType.SQS, non_retryable=Poison, sqs=SlowLookup(), deadline_margin=0.2
+    )
+    began = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="aiobatch"):
+        response = process_partial_response(
+            {"Records": [record(0, "poison"), record(1)]},
+            handler,
+            processor,
+            FakeLambdaContext(1.0),
+        )
+    assert time.monotonic() - began < 1.0
+    assert failed_ids(response) == ["m-0"]
+    assert "The function's deadline came first" in caplog.text
+    assert processor.batch is not None
+    assert processor.batch.summary().dlq_failed == 1
+
+
+def test_batch_processor_closes_its_clients_from_sync_code() -> None:
+    sqs = FakeSQS()
+    processor = BatchProcessor(EventType.SQS, retry=Backoff(), sqs=sqs)
+    processor.close()
+    assert sqs.closed == 1
+    BatchProcessor(EventType.SQS).close()  # nothing to close
