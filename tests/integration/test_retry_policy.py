@@ -1195,3 +1195,34 @@ def test_delete_mode_sync_with_block_deletes_the_dead_lettered_record(
 
     assert wires.deleted_handles() == set(handles(event, 0, 1))
     assert [m["Body"] for m in drain(dlq)] == [body(0, "p")]
+
+
+async def test_the_emf_line_counts_what_sqs_confirmed(
+    queue: Queue, make_queue: MakeQueue, wires: Wires
+) -> None:
+    import io
+
+    from aiobatch import EMFMetrics
+    from tests.emf import check_emf
+
+    dlq = add_dead_letter_queue(make_queue, queue)
+    send(queue, "oprr")
+    event = receive_event(queue, 4)
+    stream = io.StringIO()
+    processor = BatchProcessor(
+        EventType.SQS,
+        retry=Backoff(base=5, jitter=False),
+        non_retryable=PoisonError,
+        session=session_for(wires),
+        metrics=EMFMetrics(namespace="Orders", dimensions={"Service": "orders"}, stream=stream),
+    )
+
+    await aprocess_partial_response(event, handler, processor)
+
+    [line] = stream.getvalue().splitlines()
+    document = check_emf(line)
+    assert (document["Records"], document["Succeeded"], document["Failed"]) == (4, 1, 3)
+    assert (document["SentToDLQ"], document["BackoffSet"]) == (1, 2)
+    assert document["FailedByType"] == {"PoisonError": 1, "ValueError": 2}
+    assert len(drain(dlq)) == 1
+    assert len(wires.timeouts()) == 2
