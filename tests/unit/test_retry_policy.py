@@ -598,3 +598,42 @@ def test_batch_processor_closes_its_clients_from_sync_code() -> None:
     processor.close()
     assert sqs.closed == 1
     BatchProcessor(EventType.SQS).close()  # nothing to close
+
+
+def test_without_the_options_no_aws_sdk_is_imported() -> None:
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent(
+        """
+        import sys
+        from aiobatch import BatchProcessor, EventType, process_partial_response
+        from aiobatch.testing import sqs_event
+
+        def handler(record):
+            if record.body == "b":
+                raise ValueError("fails")
+
+        event = sqs_event(["a", "b"])
+        response = process_partial_response(event, handler, BatchProcessor(EventType.SQS))
+        failed = event["Records"][1]["messageId"]
+        assert response == {"batchItemFailures": [{"itemIdentifier": failed}]}, response
+        loaded = sorted(
+            name for name in ("aioboto3", "aiobotocore", "botocore", "boto3")
+            if name in sys.modules
+        )
+        print(loaded)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
