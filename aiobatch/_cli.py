@@ -381,7 +381,7 @@ def _start_local(args: argparse.Namespace, reporter: ConsoleReporter) -> tuple[A
         local = LocalSQS(region=LOCAL_REGION, port=args.local_port)
     except ImportError:
         raise UsageError(
-            "--local needs moto's server and boto3: pip install 'aiobatch[local]'"
+            "--local needs moto's server and boto3: pip install 'aiobatch-lambda[local]'"
         ) from None
     try:
         local.start()
@@ -589,7 +589,7 @@ def _require_aioboto3(command: str) -> Any:
     try:
         import aioboto3
     except ImportError:
-        raise UsageError(f"{command} needs aioboto3: pip install 'aiobatch[sqs]'") from None
+        raise UsageError(f"{command} needs aioboto3: pip install 'aiobatch-lambda[sqs]'") from None
     return aioboto3
 
 

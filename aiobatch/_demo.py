@@ -53,7 +53,7 @@ def main() -> int:
         local = LocalSQS()
     except ImportError:
         print(
-            "aiobatch demo needs moto's server and boto3: pip install 'aiobatch[local]'",
+            "aiobatch demo needs moto's server and boto3: pip install 'aiobatch-lambda[local]'",
             file=out,
         )
         return 2

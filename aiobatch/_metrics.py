@@ -149,7 +149,7 @@ _RESERVED = frozenset(
 
 class OpenTelemetryMetrics:
     """Per-batch OpenTelemetry metrics and a span, through the global providers or
-    those given (needs ``opentelemetry-api``: ``pip install "aiobatch[otel]"``).
+    those given (needs ``opentelemetry-api``: ``pip install "aiobatch-lambda[otel]"``).
 
     Counters ``aiobatch.records`` (attribute ``aiobatch.outcome``: ``succeeded``,
     ``failed``, ``skipped``, ``deadline_cut``, ``sent_to_dlq``, and ``not_completed``
@@ -166,7 +166,7 @@ class OpenTelemetryMetrics:
             from opentelemetry import metrics, trace
         except ImportError as exc:
             raise ImportError(
-                "OpenTelemetryMetrics needs opentelemetry-api: pip install 'aiobatch[otel]'"
+                "OpenTelemetryMetrics needs opentelemetry-api: pip install 'aiobatch-lambda[otel]'"
             ) from exc
         from ._version import __version__
 

@@ -674,14 +674,15 @@ def make_policy(
             from ._sqs import AioSQSActions
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise ImportError(
-                "retry= and non_retryable= call SQS through aioboto3: pip install 'aiobatch[sqs]'"
+                "retry= and non_retryable= call SQS through aioboto3: "
+                "pip install 'aiobatch-lambda[sqs]'"
             ) from exc
         try:
             sqs = AioSQSActions(session, config)
         except ModuleNotFoundError as exc:
             raise ImportError(
                 f"retry= and non_retryable= call SQS through aioboto3, which is not "
-                f"installed ({exc}): pip install 'aiobatch[sqs]'"
+                f"installed ({exc}): pip install 'aiobatch-lambda[sqs]'"
             ) from exc
     else:
         needed = [*(_NEEDS["retry"] if retry is not None else ())]

@@ -74,7 +74,7 @@ DEFAULT_TABLE_STREAM_ARN = (
 
 _INSTALL_HINT = (
     "LocalSQS needs moto (with its server) and boto3; install them with "
-    "pip install 'aiobatch[testing]'"
+    "pip install 'aiobatch-lambda[testing]'"
 )
 
 _SENDER_ID = "AIDAIENQZJOLO23YVJ4VO"

@@ -130,7 +130,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     versions = []
-    for name in ("aiobatch", "aws-lambda-powertools", "aioboto3", "aiobotocore", "botocore"):
+    for name in ("aiobatch-lambda", "aws-lambda-powertools", "aioboto3", "aiobotocore", "botocore"):
         try:
             versions.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:

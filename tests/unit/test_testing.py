@@ -801,7 +801,7 @@ def test_local_sqs_without_its_extra_says_how_to_install_it(
     missing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, missing, None)
-    with pytest.raises(ImportError, match=r"aiobatch\[testing\]") as raised:
+    with pytest.raises(ImportError, match=r"aiobatch-lambda\[testing\]") as raised:
         LocalSQS()
     assert raised.value.__cause__ is not None
 
