@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_DIRS := aiobatch tests examples $(wildcard benchmarks)
 
-.PHONY: install test lint typecheck pytest demo bench examples clean
+.PHONY: install test lint typecheck pytest demo bench examples dist clean
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-bench.txt
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# The sdist and the wheel of aiobatch-lambda in dist/, built offline (no isolation: this
+# environment's pinned setuptools), then checked: metadata, files, extras, license.
+dist: $(STAMP)
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/python -m tests.dist dist
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache dist build

@@ -670,20 +670,9 @@ def make_policy(
     if retry is None and matcher is None:
         return None, sqs
     if sqs is None:
-        try:
-            from ._sqs import AioSQSActions
-        except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise ImportError(
-                "retry= and non_retryable= call SQS through aioboto3: "
-                "pip install 'aiobatch-lambda[sqs]'"
-            ) from exc
-        try:
-            sqs = AioSQSActions(session, config)
-        except ModuleNotFoundError as exc:
-            raise ImportError(
-                f"retry= and non_retryable= call SQS through aioboto3, which is not "
-                f"installed ({exc}): pip install 'aiobatch-lambda[sqs]'"
-            ) from exc
+        from ._sqs import AioSQSActions
+
+        sqs = AioSQSActions(session, config)  # without aioboto3: an error saying what to install
     else:
         needed = [*(_NEEDS["retry"] if retry is not None else ())]
         if matcher is not None:

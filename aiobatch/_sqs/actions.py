@@ -105,7 +105,14 @@ class AioSQSActions:
         # Imported now, when the processor is made (Lambda's init phase, at module level)
         # rather than in the first invocation, whose deadline it would eat: about 0.3 to
         # 0.8 s, and nothing can interrupt an import.
-        import aioboto3  # noqa: F401
+        try:
+            import aioboto3  # noqa: F401
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"{exc}: delete mode and the retry policy call SQS through aioboto3; "
+                "pip install 'aiobatch-lambda[sqs]'",
+                name=exc.name,
+            ) from exc
 
         self._clients = SQSClients(session, config)
         self._caller = BatchCaller(self._clients)
