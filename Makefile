@@ -2,14 +2,15 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LINT_DIRS := aiobatch tests examples $(wildcard benchmarks)
+LINT_DIRS := aiobatch tests examples scripts $(wildcard benchmarks)
 
-.PHONY: install test lint typecheck pytest demo bench examples dist clean
+.PHONY: install test lint typecheck pytest demo bench examples dist lambda-package clean
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt -e .
+	$(BIN)/python scripts/lambda_package.py download
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,6 +43,13 @@ dist: $(STAMP)
 	rm -rf dist build
 	$(BIN)/python -m build --no-isolation --outdir dist .
 	$(BIN)/python -m tests.dist dist
+
+# Lambda layers of aiobatch and aioboto3 for Python 3.11 on x86_64 and arm64 in
+# dist/lambda/, from the wheels `make install` downloaded; LAMBDA_PYTHON=3.12 or 3.13
+# for another runtime (run `scripts/lambda_package.py download --python` first).
+LAMBDA_PYTHON ?= 3.11
+lambda-package: dist
+	$(BIN)/python scripts/lambda_package.py build --python $(LAMBDA_PYTHON) dist/aiobatch_lambda-*.whl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache dist build
