@@ -58,8 +58,9 @@ class PartialSQSProcessor(RecordHandlerProcessor):
     """Delete mode: when some records fail, delete the successful messages and raise.
 
     Lambda then redelivers only the failed messages. Needs ``sqs:DeleteMessage`` on the
-    queue (what authorises DeleteMessageBatch). With every record a success nothing is called (Lambda deletes the
-    batch itself); with every record a failure nothing is deleted. Records of a FIFO
+    queue (what authorises DeleteMessageBatch). With every record a success nothing is
+    called (Lambda deletes the batch itself); with every record a failure nothing is
+    deleted. Records of a FIFO
     queue run one at a time per message group, in order; after a failure the rest of
     its group is neither run nor deleted, while other groups go on.
 
