@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_DIRS := aiobatch tests examples scripts $(wildcard benchmarks)
 
-.PHONY: install test lint typecheck pytest demo bench examples dist lambda-package clean
+.PHONY: install test lint typecheck pytest demo bench examples docs dist lambda-package clean
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: $(STAMP)
 examples: $(STAMP)
 	for f in examples/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# The documentation site (mkdocs.yml, docs/, the API reference from the docstrings) in
+# build/site/, built in strict mode: a warning (a broken link or anchor) fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-bench.txt
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
@@ -40,7 +45,7 @@ bench: $(STAMP)
 # The sdist and the wheel of aiobatch-lambda in dist/, built offline (no isolation: this
 # environment's pinned setuptools), then checked: metadata, files, extras, license.
 dist: $(STAMP)
-	rm -rf dist build
+	rm -rf dist build/lib build/bdist.*
 	$(BIN)/python -m build --no-isolation --outdir dist .
 	$(BIN)/python -m tests.dist dist
 

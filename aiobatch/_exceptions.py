@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 ExceptionInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+"""An exception as ``sys.exc_info()`` gives it: ``(type, value, traceback)``."""
 
 
 class AiobatchError(Exception):

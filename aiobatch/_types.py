@@ -40,8 +40,12 @@ class KafkaItemIdentifier(TypedDict):
 
 
 class PartialItemFailure(TypedDict):
+    """One entry of ``batchItemFailures``: the identifier of a failed record."""
+
     itemIdentifier: str | KafkaItemIdentifier
 
 
 class PartialItemFailureResponse(TypedDict):
+    """The partial batch response Lambda reads: ``{"batchItemFailures": [...]}``."""
+
     batchItemFailures: list[PartialItemFailure]

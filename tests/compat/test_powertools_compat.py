@@ -2,8 +2,8 @@
 
 Each test calls aiobatch the way a Powertools user does (positional arguments, keyword
 hooks, the documented testing pattern) and checks what Powertools' own tests check, in
-words of our own. Where aiobatch deliberately differs, the README's migration table says
-so, and the test checks aiobatch's behaviour.
+words of our own. Where aiobatch deliberately differs, the migration table of
+docs/migrating.md says so, and the test checks aiobatch's behaviour.
 """
 
 from __future__ import annotations

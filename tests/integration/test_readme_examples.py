@@ -1,4 +1,5 @@
-"""The README's test example runs as a user would run it: pytest on the file alone."""
+"""The documentation's test example (docs/testing.md) runs as a user would run it:
+pytest on the file alone."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+TESTING_PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 
 def code_block(marker: str) -> str:
-    """The fenced Python block of the README whose first line is ``marker``."""
-    text = README.read_text()
+    """The fenced Python block of the testing page whose first line is ``marker``."""
+    text = TESTING_PAGE.read_text()
     start = text.index(f"```python\n{marker}\n") + len("```python\n")
     return text[start : text.index("```", start)]
 
