@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_DIRS := aiobatch tests examples scripts $(wildcard benchmarks)
 
-.PHONY: install test lint typecheck pytest demo bench examples docs dist lambda-package clean
+.PHONY: install test test-all lint typecheck pytest demo bench examples docs dist lambda-package clean
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The suite on every CPython from 3.11 up that is installed (pyenv's too), each in a
+# venv of its own under .nox/ with the same pins; PYTEST_ARGS go to pytest.
+PYENV_BINS := $(wildcard $(HOME)/.pyenv/versions/3.1[1-9].*/bin)
+test-all: $(STAMP)
+	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" $(BIN)/nox -- $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

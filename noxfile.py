@@ -1,0 +1,24 @@
+"""``make test-all``: the test suite on every CPython from 3.11 up that is installed,
+each in a virtual environment of its own with the same pinned versions as ``make test``.
+
+``nox -s tests`` runs them all; ``nox -s tests-3.13`` one; arguments after ``--`` go to
+pytest (``nox -s tests -- tests/unit``). An interpreter that is not installed is
+skipped, and said so in nox's summary.
+"""
+
+from __future__ import annotations
+
+import nox
+
+PYTHONS = ["3.11", "3.12", "3.13"]
+"""Every CPython AWS Lambda runs from 3.11 up, as the classifiers say."""
+
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    session.install("-c", "constraints.txt", "-r", "requirements-dev.txt", "-e", ".")
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
