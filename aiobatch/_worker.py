@@ -55,6 +55,9 @@ MAX_WAIT_TIME = 20
 
 _RECEIVE_RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
+_HELD_POLL = 1
+"""Seconds a receive waits at most while a slot holds messages in a batching window."""
+
 
 class StartupError(Exception):
     """The worker cannot start; the message is one line saying why and what to do."""
@@ -631,7 +634,14 @@ class Worker:
             return
         self._stopping.set()
         for slot in self._slots:
-            if slot.phase == "gathering" and slot.task is not None and not slot.cut:
+            # A slot that holds messages ends its short receive (at most _HELD_POLL
+            # seconds) and hands them to run() to release; one holding none is cut.
+            if (
+                slot.phase == "gathering"
+                and slot.task is not None
+                and not slot.cut
+                and not slot.held
+            ):
                 slot.cut = True
                 slot.task.cancel()
 
@@ -849,14 +859,17 @@ class Worker:
         loop = asyncio.get_running_loop()
         while len(batch) < options.batch_size:
             if batch:
-                if self._received_enough():
+                if self._received_enough() or self.stopping:
                     break
                 if window_end is None:
                     window_end = loop.time() + options.batching_window
                 left = window_end - loop.time()
                 if left <= 0:
                     break
-                wait = min(options.wait_time, math.ceil(left))
+                # Short polls while messages are held: stop() lets such a receive end
+                # rather than cut it, since a long poll cut on the client side goes on
+                # on the server and could take the held messages again, once released.
+                wait = min(options.wait_time, math.ceil(left), _HELD_POLL)
                 if options.heartbeat:
                     await self._keep_hidden(batch)
             else:
