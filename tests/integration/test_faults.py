@@ -234,8 +234,8 @@ def run_until_empty(
         with contextlib.suppress(SQSBatchProcessingError):
             lambda_handler(event_from_messages(messages, queue_arn=queue.arn), context)
         # Past Lambda's timeout, in seconds. The processor aims to return 100 ms before
-        # it; a loaded test machine can pause this process for about that long (once
-        # seen: a call 1 ms late), so up to 100 ms past is not counted late.
+        # it; a loaded test machine once paused this process for longer than that (the
+        # context read 0 ms left), so up to 100 ms past is not counted late.
         overrun = time.monotonic() - began - TIMEOUT
         if overrun > 0.1:
             late.append(overrun)
