@@ -182,13 +182,6 @@ class Batch:
             f"{self.state.value}, {len(self.failures)} failed>"
         )
 
-    def handler_times_list(self) -> list[float]:
-        """The list the handler times go in, made on first use."""
-        times = self.handler_times
-        if times is None:
-            times = self.handler_times = []
-        return times
-
     def forget_success(self, record: Any) -> None:
         """Take back the success ``success_handler`` kept for ``record`` (its latest)."""
         kept = self._successes

@@ -124,6 +124,16 @@ def describe(exc: BaseException, *, full: bool = False) -> str:
     return name
 
 
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (``response["Error"]["Code"]``),
+    or ``None`` for any other exception."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
 def text_of(exc: BaseException) -> str:
     """``str(exc)``, or a placeholder when the exception cannot be printed: one record's
     odd exception must never break the batch."""

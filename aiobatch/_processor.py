@@ -847,7 +847,8 @@ class _Processor:
         records = batch.raw_records
         batch.values = [UNSET] * len(records)
         if self._summarises:
-            step = _timed(step, inline, batch.handler_times_list())
+            batch.handler_times = []
+            step = _timed(step, inline, batch.handler_times)
         return Run(records, step, on_success, self._on_error(batch), plan, batch.values)
 
     def _step(self, batch: Batch) -> Step:

@@ -24,6 +24,7 @@ from ._exceptions import (
     DeadlineExceededError,
     RecordSkippedError,
     RecordValidationError,
+    error_code,
     text_of,
 )
 from ._sources import QUEUE_ARN, RECEIPT_HANDLE, Field
@@ -337,9 +338,6 @@ class PolicyOutcome(NamedTuple):
     backoff_failed: int
 
 
-NOTHING_DONE = PolicyOutcome(frozenset(), 0, 0, 0)
-
-
 class RetryPolicy:
     """A processor's ``retry=`` and ``non_retryable=``, applied to a finished batch."""
 
@@ -358,9 +356,8 @@ class RetryPolicy:
         self.sqs = sqs
         self.logger = logger
         # The dead-letter queue of each source queue, by its ARN: None when it has none.
+        # (dead_letter_queue was checked by make_policy; it is resolved per source queue.)
         self._targets: dict[str, DeadLetterTarget | None] = {}
-        if dead_letter_queue is not None:
-            check_dead_letter_queue(dead_letter_queue)  # resolved per source queue
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -542,7 +539,7 @@ class RetryPolicy:
                     "non_retryable: could not read the redrive policy of %s (%s); %d "
                     "non-retryable records are retried as usual. %s",
                     queue_arn,
-                    _error_code(exc),
+                    error_code(exc) or type(exc).__name__,
                     len(queue_indices),
                     "The function's deadline came first."
                     if isinstance(exc, TimeoutError)
@@ -595,12 +592,12 @@ class RetryPolicy:
         # it, not before: the group's order holds.
         for index, seconds in sorted(timeouts.items()):
             if str(records[index]["eventSourceARN"]).endswith(".fifo"):
-                group = _group(records[index])
+                group = message_group(records[index])
                 for later in range(index + 1, len(records)):
                     if (
                         later not in timeouts
                         and isinstance(failures.get(later), _UNFINISHED)
-                        and _group(records[later]) == group
+                        and message_group(records[later]) == group
                         and records[later]["eventSourceARN"] == records[index]["eventSourceARN"]
                     ):
                         timeouts[later] = seconds
@@ -628,23 +625,9 @@ class RetryPolicy:
         return len(changes) - len(unconfirmed), len(unconfirmed)
 
 
-def _group(record: Mapping[str, Any]) -> Any:
+def message_group(record: Mapping[str, Any]) -> Any:
+    """An SQS record's ``MessageGroupId`` (FIFO), or ``None``."""
     return (record.get("attributes") or {}).get("MessageGroupId")
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str) and code:
-            return code
-    return type(exc).__name__
-
-
-_NEEDS = {
-    "retry": ("change_visibility",),
-    "non_retryable": ("send_messages",),
-}
 
 
 def make_policy(
@@ -674,9 +657,9 @@ def make_policy(
 
         sqs = AioSQSActions(session, config)  # without aioboto3: an error saying what to install
     else:
-        needed = [*(_NEEDS["retry"] if retry is not None else ())]
+        needed = ["change_visibility"] if retry is not None else []
         if matcher is not None:
-            needed += _NEEDS["non_retryable"]
+            needed.append("send_messages")
             if dead_letter_queue is None:
                 needed.append("dead_letter_queue_arn")
         missing = [name for name in needed if not callable(getattr(sqs, name, None))]

@@ -37,7 +37,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ._arn import QueueRef, parse_sqs_arn
-from ._retry import MAX_VISIBILITY_TIMEOUT, Backoff, receive_count
+from ._exceptions import error_code
+from ._retry import MAX_VISIBILITY_TIMEOUT, Backoff, message_group, receive_count
 from ._sqs.batch_calls import CHANGE_VISIBILITY, DELETE, BatchCaller, Entry, Unconfirmed
 from ._sqs.clients import SQSClients
 from ._sqs.events import lambda_record
@@ -1110,8 +1111,8 @@ class Worker:
         backoff = self.options.backoff
         assert backoff is not None
         if self.queue.fifo:
-            group = _group_of(failed[0])
-            failed = [item for item in failed if _group_of(item) == group]
+            group = message_group(failed[0].record)
+            failed = [item for item in failed if message_group(item.record) == group]
             delays = [backoff.delay(receive_count(failed[0].record))] * len(failed)
         else:
             delays = [backoff.delay(receive_count(item.record)) for item in failed]
@@ -1146,10 +1147,6 @@ class Worker:
             )
 
 
-def _group_of(item: _Received) -> Any:
-    return item.record["attributes"].get("MessageGroupId")
-
-
 async def _nothing() -> list[Unconfirmed]:
     return []
 
@@ -1177,7 +1174,7 @@ def _error_name(exc: BaseException) -> str:
     may carry record data."""
     if isinstance(exc, _HandlerExit):
         return exc.name
-    code = _error_code(exc)
+    code = error_code(exc)
     return type(exc).__name__ if code is None else f"{type(exc).__name__} {code}"
 
 
@@ -1192,17 +1189,9 @@ _FATAL_CODES = {
 }
 
 
-def _error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None
-
-
 def _fatal_receive_error(exc: BaseException) -> str | None:
     """Why calling the queue can never work, or ``None`` for an error worth retrying."""
-    code = _error_code(exc)
+    code = error_code(exc)
     if code is None:
         return None
     return _FATAL_CODES.get(code) or _FATAL_CODES.get(code.rsplit(".", 1)[-1])
@@ -1211,7 +1200,7 @@ def _fatal_receive_error(exc: BaseException) -> str | None:
 def describe_startup_error(exc: BaseException, queue: str, endpoint_url: str | None) -> str:
     """One line for why the first call to the queue failed."""
     name = type(exc).__name__
-    code = _error_code(exc)
+    code = error_code(exc)
     where = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SQS") or "AWS"
     if name == "NoCredentialsError":
         return (

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from .._arn import QueueRef
 from .._engine import Plan, run_all
+from .._exceptions import error_code
 from .clients import SQSClients
 
 T = TypeVar("T")
@@ -123,9 +124,8 @@ def throttled(exc: Exception) -> bool:
     query-compatible form (``x-amzn-query-error: AWS.SimpleQueueService.RequestThrottled;
     Sender``) gets the prefixed code, which botocore does not know as throttling.
     """
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return isinstance(code, str) and code.rsplit(".", 1)[-1] in _THROTTLING_CODES
+    code = error_code(exc)
+    return code is not None and code.rsplit(".", 1)[-1] in _THROTTLING_CODES
 
 
 def retry_delay(attempt: int) -> float:
