@@ -23,7 +23,6 @@ from ._processor import (
 )
 from ._records import SQSRecord
 from ._retry import Backoff, NonRetryable, make_policy
-from ._runner import run_sync
 from ._sources import QUEUE_ARN, RECEIPT_HANDLE, SQS, validate
 
 if TYPE_CHECKING:
@@ -174,18 +173,6 @@ class PartialSQSProcessor(RecordHandlerProcessor):
 
     def _cleanup_allowance(self) -> float:
         return self.sqs.startup_time()
-
-    async def aclose(self) -> None:
-        """Close the SQS clients made on the running event loop now (a worker that is
-        done with this processor); otherwise they close when their loop shuts down."""
-        await self.sqs.aclose()
-
-    def close(self) -> None:
-        """Close the clients the sync facade's event loop made (sync code that is done
-        with this processor); otherwise they close at process exit."""
-        run_sync("`await processor.aclose()`", self.aclose)
-
-    _shared_on_copy = frozenset({"sqs"})  # its clients, bound to their event loops
 
     def _inline_ok(self, lane: _Lane) -> bool:
         return False  # its deletes are calls on the event loop

@@ -1302,10 +1302,30 @@ class RecordHandlerProcessor(AsyncBasePartialProcessor):
         self.use_threads = use_threads
         self._pool = ThreadPool()  # no thread until a record runs in one
 
+    sqs: Any = None
+    """The SQS actions of delete mode and of the retry policy (``retry=``,
+    ``non_retryable=``); ``None`` when the processor calls no SQS."""
+
+    # Its clients are bound to their event loops: a deep copy shares them.
+    _shared_on_copy = frozenset({"sqs"})
+
     @property
     def retry(self) -> Backoff | None:
         """SQS: the visibility backoff of failed records (``retry=``), or ``None``."""
         return None if self._policy is None else self._policy.backoff
+
+    async def aclose(self) -> None:
+        """Close the SQS clients made on the running event loop now (a worker that is
+        done with this processor); otherwise they close when their loop shuts down.
+        Nothing to do for a processor that calls no SQS."""
+        if self.sqs is not None:
+            await self.sqs.aclose()
+
+    def close(self) -> None:
+        """Close the SQS clients the sync facade's event loop made (sync code that is
+        done with this processor); otherwise they close at process exit."""
+        if self.sqs is not None:
+            run_sync("`await processor.aclose()`", self.aclose)
 
     @property
     def _threads(self) -> ThreadPool | None:

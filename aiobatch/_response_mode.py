@@ -27,7 +27,6 @@ from ._processor import (
     loop_free,
 )
 from ._retry import Backoff, NonRetryable, make_policy
-from ._runner import run_sync
 from ._sources import SOURCES, EventSource, EventType, validate
 from ._types import PartialItemFailureResponse
 
@@ -126,24 +125,9 @@ class BatchProcessor(RecordHandlerProcessor):
             logger=self.logger,
         )
 
-    _shared_on_copy = frozenset({"sqs"})  # its clients, bound to their event loops
-
     def _cleanup_allowance(self) -> float:
         sqs = self.sqs if self._policy is not None else None
         return 0.0 if sqs is None else float(sqs.startup_time())
-
-    async def aclose(self) -> None:
-        """Close the SQS clients of ``retry=``/``non_retryable=`` made on the running
-        event loop (a worker done with this processor); nothing without them."""
-        if self.sqs is not None:
-            await self.sqs.aclose()
-
-    def close(self) -> None:
-        """Close the SQS clients the sync facade's event loop made for
-        ``retry=``/``non_retryable=`` (sync code done with this processor); otherwise
-        they close at process exit."""
-        if self.sqs is not None:
-            run_sync("`await processor.aclose()`", self.aclose)
 
     @property
     def _stop(self) -> Stop:  # type: ignore[override]
