@@ -1,13 +1,13 @@
 """The ``aiobatch`` command: ``run`` a Lambda SQS handler against a queue, ``send``
-messages, and a ``demo``.
+messages, ``check`` a deployed function's event source mappings, and a ``demo``.
 
 Exit codes:
 
 - 0: the worker stopped as asked (a signal, ``--until-empty`` found the queue empty,
   ``--max-messages`` were received and finished) after draining; ``send`` sent
-  everything.
+  everything; ``check`` found no error.
 - 1: the worker stopped on an error while running (the queue was deleted, access was
-  revoked), after draining what was in flight.
+  revoked), after draining what was in flight; ``check`` found an error, or no mapping.
 - 2: bad usage, or a check before anything was received failed (the handler does not
   import, the queue does not exist, no credentials, the endpoint is unreachable).
 - 128 + the signal's number (130 for SIGINT, 143 for SIGTERM): a second signal ended the
@@ -145,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="aiobatch",
         description="Run AWS Lambda SQS batch handlers against real queues.",
-        epilog="Exit codes: 0 stopped as asked; 1 stopped on an error while running; "
-        "2 bad usage or a failed start-up check; 128+N a second signal N ended it at once.",
+        epilog="Exit codes: 0 done (stopped as asked, sent, nothing wrong found); 1 stopped "
+        "on an error while running, or check found an error; 2 bad usage or a failed "
+        "start-up check; 128+N a second signal N ended it at once.",
     )
     parser.add_argument("--version", action="version", version=f"aiobatch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -276,6 +277,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_queue_arguments(send)
     send.add_argument("--file", metavar="FILE", help="JSON lines, one message each (- for stdin)")
     send.add_argument("--group-id", metavar="ID", help="MessageGroupId (FIFO queues)")
+
+    check = commands.add_parser(
+        "check",
+        help="check a deployed function's event source mappings for the settings aiobatch "
+        "relies on",
+        description="Read FUNCTION's event source mappings (and their SQS queues) and say "
+        "which settings aiobatch relies on are missing: ReportBatchItemFailures for "
+        "partial responses, a visibility timeout of 6 x the function's, a redrive policy, "
+        "no bisecting on streams. Needs lambda:ListEventSourceMappings, "
+        "lambda:GetFunctionConfiguration and sqs:GetQueueAttributes.",
+        epilog="Exit codes: 0 no errors (warnings are printed); 1 an error found (a "
+        "setting without which records are lost or handled by the wrong rule); 2 bad "
+        "usage, or the mappings could not be read.",
+    )
+    check.add_argument("function", metavar="FUNCTION", help="the function's name or ARN")
+    check.add_argument(
+        "--mode",
+        choices=["partial", "delete"],
+        default="partial",
+        help="how the handler reports failures: partial (returns batchItemFailures, the "
+        "default) or delete (SQS delete mode: deletes successes and raises)",
+    )
+    check.add_argument("--region", help="AWS region (default: the ARN's, or the environment)")
+    check.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="one endpoint for Lambda and SQS (default: AWS's, or AWS_ENDPOINT_URL_LAMBDA "
+        "and AWS_ENDPOINT_URL_SQS)",
+    )
 
     commands.add_parser(
         "demo",
@@ -593,6 +623,78 @@ def _require_aioboto3(command: str) -> Any:
     return aioboto3
 
 
+def command_check(args: argparse.Namespace) -> int:
+    return asyncio.run(_check(args))
+
+
+async def _check(args: argparse.Namespace) -> int:
+    from ._check import check_function, summary
+
+    aioboto3 = _require_aioboto3("aiobatch check")
+    session = aioboto3.Session()
+    function: str = args.function
+    region = args.region
+    if region is None and function.startswith("arn:") and function.count(":") >= 6:
+        region = function.split(":")[3]
+    try:
+        region = resolve_region(region, None, session)
+    except StartupError as exc:
+        raise UsageError(str(exc)) from None
+    from botocore.config import Config
+
+    quick = Config(connect_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
+    where = {"region_name": region, "endpoint_url": args.endpoint_url, "config": quick}
+    try:
+        async with (
+            session.client("lambda", **where) as lambda_client,
+            session.client("sqs", **where) as sqs_client,
+        ):
+            reports = await check_function(
+                function, mode=args.mode, lambda_client=lambda_client, sqs_client=sqs_client
+            )
+    except Exception as exc:
+        raise UsageError(_describe_check_error(exc, function, args.endpoint_url)) from None
+    if not reports:
+        print(f"{function}: no event source mapping invokes it", file=sys.stderr)
+        return EXIT_ERROR
+    mode = "partial response" if args.mode == "partial" else "delete"
+    print(f"{function}: {len(reports)} event source mapping(s), checked for {mode} mode")
+    for report in reports:
+        state = "" if report.state == "Enabled" else f", {report.state}"
+        print(f"{report.kind} {report.source} (mapping {report.uuid}{state})")
+        if not report.findings:
+            print("  ok")
+        for finding in report.findings:
+            print(f"  {finding.level}: {finding.text}")
+    errors, warnings = summary(reports)
+    print(f"{errors} error(s), {warnings} warning(s)")
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def _describe_check_error(exc: BaseException, function: str, endpoint_url: str | None) -> str:
+    from ._exceptions import error_code
+
+    name = type(exc).__name__
+    code = error_code(exc)
+    if name == "NoCredentialsError":
+        return (
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run where a role provides them"
+        )
+    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"}:
+        return f"cannot reach the endpoint ({endpoint_url or 'AWS'}): {exc}"
+    if code == "ResourceNotFoundException":
+        return f"no function {function!r} in this account and region"
+    if code in {"AccessDeniedException", "AccessDenied"}:
+        return (
+            f"access denied reading {function!r}: the check needs "
+            "lambda:ListEventSourceMappings and lambda:GetFunctionConfiguration"
+        )
+    if code is not None:
+        return f"reading the mappings of {function!r} failed: {code}"
+    return f"reading the mappings of {function!r} failed: {name}: {exc}"
+
+
 def command_demo(args: argparse.Namespace) -> int:
     from ._demo import main as demo
 
@@ -602,6 +704,7 @@ def command_demo(args: argparse.Namespace) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": command_run,
     "send": command_send,
+    "check": command_check,
     "demo": command_demo,
 }
 

@@ -530,9 +530,15 @@ def region_of_url(url: str) -> str | None:
 
 
 def resolve_region(region: str | None, queue_url: str | None, session: Any) -> str:
-    """The region to call: ``region`` if given, else the queue URL's, else the
-    session's (the environment's); :class:`StartupError` when there is none."""
-    found = region or (queue_url and region_of_url(queue_url)) or session.region_name
+    """The region to call: ``region`` if given, else the queue URL's, else
+    ``AWS_REGION`` (which botocore does not read), else the session's
+    (``AWS_DEFAULT_REGION``, the profile); :class:`StartupError` when there is none."""
+    found = (
+        region
+        or (queue_url and region_of_url(queue_url))
+        or os.environ.get("AWS_REGION")
+        or session.region_name
+    )
     if not found:
         raise StartupError(
             "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)"
