@@ -14,6 +14,7 @@ LAYERS: dict[str, float] = {
     "aiobatch.__main__": -3,
     "aiobatch._cli": -2,
     "aiobatch._demo": -1.5,
+    "aiobatch._check": -1.2,
     "aiobatch._report": -1,
     "aiobatch": 0,
     "aiobatch.testing": 0,
