@@ -161,6 +161,12 @@ def __getattr__(name: str) -> object:
     return value
 
 
+def __dir__() -> list[str]:
+    """The module's names with the lazy ones, before their first use too (for ``dir()``
+    and completion)."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
 if TYPE_CHECKING:
     from ._sqs import AioSQSActions, SQSActions
 

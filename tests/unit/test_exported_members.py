@@ -68,6 +68,14 @@ def test_testing_all_is_sorted_and_every_name_is_importable() -> None:
         assert namespace[name] is getattr(aiobatch.testing, name), name
 
 
+def test_lazy_names_are_listed_before_their_first_use() -> None:
+    code = "import aiobatch; print(sorted(set(aiobatch.__all__) - set(dir(aiobatch))))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_public_names_are_exported_and_sorted() -> None:
     public = {name for name in dir(aiobatch) if not name.startswith("_")}
     assert sorted(aiobatch.__all__, key=isort_style) == aiobatch.__all__
