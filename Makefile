@@ -22,16 +22,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on as many processes as there are CPUs (pytest-xdist; a test file stays in
+# one process); PYTEST_WORKERS=0 runs it in this one, PYTEST_ARGS go to pytest.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 # The suite on every CPython from 3.11 up that is installed (pyenv's too), each in a
-# venv of its own under .nox/ with the same pins; PYTEST_ARGS go to pytest.
+# venv of its own under .nox/ with the same pins; NOX_ARGS go to nox (-s tests-3.13 for
+# one), PYTEST_ARGS and PYTEST_WORKERS to pytest.
 PYENV_BINS := $(wildcard $(HOME)/.pyenv/versions/3.1[1-9].*/bin)
 test-all: $(STAMP)
-	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" $(BIN)/nox -- $(PYTEST_ARGS)
+	PATH="$(subst $(eval) ,:,$(PYENV_BINS)):$$PATH" PYTEST_WORKERS=$(PYTEST_WORKERS) \
+		$(BIN)/nox $(NOX_ARGS) -- $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

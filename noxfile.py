@@ -2,11 +2,14 @@
 each in a virtual environment of its own with the same pinned versions as ``make test``.
 
 ``nox -s tests`` runs them all; ``nox -s tests-3.13`` one; arguments after ``--`` go to
-pytest (``nox -s tests -- tests/unit``). An interpreter that is not installed is
+pytest (``nox -s tests -- tests/unit``), which runs on as many processes as there are
+CPUs (``PYTEST_WORKERS``, as for ``make test``). An interpreter that is not installed is
 skipped, and said so in nox's summary.
 """
 
 from __future__ import annotations
+
+import os
 
 import nox
 
@@ -21,4 +24,7 @@ nox.options.reuse_existing_virtualenvs = True
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     session.install("-c", "constraints.txt", "-r", "requirements-dev.txt", "-e", ".")
-    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
+    workers = os.environ.get("PYTEST_WORKERS", "auto")
+    session.run(
+        "pytest", "-p", "no:cacheprovider", "-n", workers, "--dist", "loadfile", *session.posargs
+    )
