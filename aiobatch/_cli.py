@@ -38,6 +38,7 @@ from ._worker import (
     StartupError,
     Worker,
     WorkerOptions,
+    describe_access_error,
     describe_startup_error,
     resolve_region,
 )
@@ -676,13 +677,9 @@ def _describe_check_error(exc: BaseException, function: str, endpoint_url: str |
 
     name = type(exc).__name__
     code = error_code(exc)
-    if name == "NoCredentialsError":
-        return (
-            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, or run where a role provides them"
-        )
-    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"}:
-        return f"cannot reach the endpoint ({endpoint_url or 'AWS'}): {exc}"
+    access = describe_access_error(exc, f"the endpoint ({endpoint_url or 'AWS'})")
+    if access is not None:
+        return access
     if code == "ResourceNotFoundException":
         return f"no function {function!r} in this account and region"
     if code in {"AccessDeniedException", "AccessDenied"}:

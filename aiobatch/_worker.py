@@ -1203,18 +1203,28 @@ def _fatal_receive_error(exc: BaseException) -> str | None:
     return _FATAL_CODES.get(code) or _FATAL_CODES.get(code.rsplit(".", 1)[-1])
 
 
-def describe_startup_error(exc: BaseException, queue: str, endpoint_url: str | None) -> str:
-    """One line for why the first call to the queue failed."""
+def describe_access_error(exc: BaseException, endpoint: str) -> str | None:
+    """One line for missing credentials or an endpoint out of reach; ``None`` for any
+    other error. ``endpoint`` names the endpoint ("the SQS endpoint (AWS)")."""
     name = type(exc).__name__
-    code = error_code(exc)
-    where = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SQS") or "AWS"
     if name == "NoCredentialsError":
         return (
             "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, or run where a role provides them"
         )
     if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"}:
-        return f"cannot reach the SQS endpoint ({where}): {exc}"
+        return f"cannot reach {endpoint}: {exc}"
+    return None
+
+
+def describe_startup_error(exc: BaseException, queue: str, endpoint_url: str | None) -> str:
+    """One line for why the first call to the queue failed."""
+    name = type(exc).__name__
+    code = error_code(exc)
+    where = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SQS") or "AWS"
+    access = describe_access_error(exc, f"the SQS endpoint ({where})")
+    if access is not None:
+        return access
     if code is not None:
         meaning = _fatal_receive_error(exc)
         if meaning is not None:

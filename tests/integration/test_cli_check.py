@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -176,39 +177,32 @@ def test_queue_settings_are_warnings(deployment: Deployment, check: Check) -> No
     assert out.rstrip().endswith("0 error(s), 2 warning(s)")
 
 
+@pytest.mark.parametrize(
+    ("settings", "warnings"),
+    [
+        (
+            {"BisectBatchOnFunctionError": True},
+            ["BisectBatchOnFunctionError", "MaximumRetryAttempts"],
+        ),
+        ({"BisectBatchOnFunctionError": False, "MaximumRetryAttempts": 5}, []),
+    ],
+    ids=["bisecting-and-endless-retries", "as-advised"],
+)
 def test_a_stream_mapping_is_checked_for_bisecting_and_endless_retries(
-    deployment: Deployment, check: Check
+    deployment: Deployment, check: Check, settings: dict[str, Any], warnings: list[str]
 ) -> None:
     function = deployment.function()
     deployment.map(
-        function,
-        deployment.stream(),
-        FunctionResponseTypes=["ReportBatchItemFailures"],
-        BisectBatchOnFunctionError=True,
+        function, deployment.stream(), FunctionResponseTypes=["ReportBatchItemFailures"], **settings
     )
     code, out, _ = check(function)
     assert code == 0
     lines = _finding_lines(out)
-    assert [line.split(":")[1].split()[0] for line in lines] == [
-        "BisectBatchOnFunctionError",
-        "MaximumRetryAttempts",
-    ]
-
-
-def test_a_stream_with_bounded_retries_and_no_bisecting_is_ok(
-    deployment: Deployment, check: Check
-) -> None:
-    function = deployment.function()
-    deployment.map(
-        function,
-        deployment.stream(),
-        FunctionResponseTypes=["ReportBatchItemFailures"],
-        BisectBatchOnFunctionError=False,
-        MaximumRetryAttempts=5,
-    )
-    code, out, _ = check(function)
-    assert code == 0
-    assert _finding_lines(out) == ["ok"]
+    if warnings:
+        assert [line.split(":")[1].split()[0] for line in lines] == warnings
+        assert all(line.startswith("warning: ") for line in lines)
+    else:
+        assert lines == ["ok"]
 
 
 def test_delete_mode_on_a_stream_is_an_error(deployment: Deployment, check: Check) -> None:
@@ -255,6 +249,22 @@ def test_a_function_that_does_not_exist_is_a_usage_error(check: Check) -> None:
     assert (
         err.strip() == "aiobatch: error: no function 'no-such-function' in this account and region"
     )
+
+
+def test_an_endpoint_out_of_reach_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:  # a loopback port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environ = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        code = main(
+            ["check", "fn", "--region", REGION, "--endpoint-url", f"http://127.0.0.1:{port}"]
+        )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"aiobatch: error: cannot reach the endpoint (http://127.0.0.1:{port})")
 
 
 def test_no_region_is_a_usage_error(check: Check, monkeypatch: pytest.MonkeyPatch) -> None:
