@@ -2,8 +2,8 @@
 each in a virtual environment of its own with the same pinned versions as ``make test``.
 
 ``nox -s tests`` runs them all; ``nox -s tests-3.13`` one; arguments after ``--`` go to
-pytest (``nox -s tests -- tests/unit``), which runs on as many processes as there are
-CPUs (``PYTEST_WORKERS``, as for ``make test``). An interpreter that is not installed is
+pytest (``nox -s tests -- tests/unit``), which runs on ``PYTEST_WORKERS`` processes
+(``make test-all`` sets it as for ``make test``; by itself, one per CPU). An interpreter that is not installed is
 skipped, and said so in nox's summary.
 """
 

@@ -92,6 +92,12 @@ def findings_for(
     def add(level: Level, text: str) -> None:
         found.append(Finding(level, uuid, source, text))
 
+    if kind == "other":
+        add(
+            "warning",
+            "not a source aiobatch processes (SQS, Kinesis, DynamoDB Streams, Kafka): not checked",
+        )
+        return found
     if mode == "delete":
         if kind != "sqs":
             add(

@@ -145,7 +145,8 @@ def _add_queue_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="aiobatch",
-        description="Run AWS Lambda SQS batch handlers against real queues.",
+        description="Run AWS Lambda SQS batch handlers against real queues, and check "
+        "the event source mappings of deployed functions.",
         epilog="Exit codes: 0 done (stopped as asked, sent, nothing wrong found); 1 stopped "
         "on an error while running, or check found an error; 2 bad usage or a failed "
         "start-up check; 128+N a second signal N ended it at once.",

@@ -85,3 +85,14 @@ def test_exactly_six_times_the_timeout_is_enough() -> None:
         "VisibilityTimeout is 180 s, under 6 x the function's Timeout of 30.5 s (183 s)"
         in (finding[1])
     )
+
+
+@pytest.mark.parametrize("mode", ["partial", "delete"])
+def test_a_source_aiobatch_does_not_process_is_a_warning_only(mode: str) -> None:
+    mapping = _mapping("arn:aws:mq:us-east-1:123456789012:broker:b:id")
+    assert _texts(mapping, mode=mode) == [
+        (
+            "warning",
+            "not a source aiobatch processes (SQS, Kinesis, DynamoDB Streams, Kafka): not checked",
+        )
+    ]
