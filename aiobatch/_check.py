@@ -106,16 +106,17 @@ def findings_for(
                 "response mode (BatchProcessor and process_partial_response)",
             )
     elif "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
-        lost = (
-            "deletes the whole batch, failed records included"
-            if kind == "sqs"
-            else "moves the checkpoint past the whole batch, failed records included"
-        )
+        if kind == "sqs":
+            lost = "deletes the whole batch, failed records included"
+            instead = " (or use delete mode)"
+        else:
+            lost = "moves past the whole batch, failed records included"
+            instead = ""
         add(
             "error",
             "ReportBatchItemFailures is off: Lambda ignores the batchItemFailures aiobatch "
             f"returns, so a batch that returns normally {lost}. Add FunctionResponseTypes: "
-            "[ReportBatchItemFailures] to the mapping (or use delete mode, SQS only)",
+            f"[ReportBatchItemFailures] to the mapping{instead}",
         )
 
     if kind == "sqs":

@@ -48,7 +48,11 @@ def test_source_kind(mapping: dict[str, Any], kind: str) -> None:
 def test_a_stream_without_partial_responses_loses_its_failures_past_the_checkpoint() -> None:
     (finding,) = _texts(_mapping(TABLE, MaximumRetryAttempts=3))
     assert finding[0] == "error"
-    assert "moves the checkpoint past the whole batch, failed records included" in finding[1]
+    assert finding[1] == (
+        "ReportBatchItemFailures is off: Lambda ignores the batchItemFailures aiobatch returns, "
+        "so a batch that returns normally moves past the whole batch, failed records included. "
+        "Add FunctionResponseTypes: [ReportBatchItemFailures] to the mapping"
+    )
 
 
 def test_an_on_failure_destination_bounds_endless_retries() -> None:
