@@ -62,7 +62,7 @@ dist: $(STAMP)
 	$(BIN)/python -m tests.dist dist
 
 # Lambda layers of aiobatch and aioboto3 for Python 3.11 on x86_64 and arm64 in
-# dist/lambda/, from the wheels `make install` downloaded; LAMBDA_PYTHON=3.12 or 3.13
+# dist/lambda/, from the wheels `make install` downloaded; LAMBDA_PYTHON=3.12, 3.13 or 3.14
 # for another runtime (run `scripts/lambda_package.py download --python` first).
 LAMBDA_PYTHON ?= 3.11
 lambda-package: dist

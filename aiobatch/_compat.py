@@ -83,11 +83,11 @@ def sqs_batch_processor(
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """The first generation's decorator (Powertools v1): delete mode, made for you.
 
-    ::
-
-        @sqs_batch_processor(record_handler=record_handler, suppress_exception=True)
-        def lambda_handler(event, context):
-            return {"statusCode": 200}
+    ```python
+    @sqs_batch_processor(record_handler=record_handler, suppress_exception=True)
+    def lambda_handler(event, context):
+        return {"statusCode": 200}
+    ```
 
     Makes one :class:`PartialSQSProcessor` when the handler is decorated (module level:
     Lambda's init phase), reused by warm invocations. ``config`` is a botocore

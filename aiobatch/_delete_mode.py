@@ -63,14 +63,14 @@ class PartialSQSProcessor(RecordHandlerProcessor):
     queue run one at a time per message group, in order; after a failure the rest of
     its group is neither run nor deleted, while other groups go on.
 
-    ::
+    ```python
+    processor = PartialSQSProcessor()
 
-        processor = PartialSQSProcessor()
-
-        def lambda_handler(event, context):
-            with processor(event["Records"], record_handler, lambda_context=context):
-                processor.process()
-            return {"statusCode": 200}
+    def lambda_handler(event, context):
+        with processor(event["Records"], record_handler, lambda_context=context):
+            processor.process()
+        return {"statusCode": 200}
+    ```
 
     ``session`` (an ``aioboto3.Session``) and ``config`` (a ``botocore.config.Config``,
     merged over aiobatch's defaults: ``standard`` retries, 50 pooled connections, no

@@ -1,22 +1,24 @@
 """Errors raised by aiobatch.
 
-The hierarchy::
+The hierarchy:
 
-    AiobatchError
-    ├── BatchProcessingError               some records failed; carries their exceptions
-    │   └── SQSBatchProcessingError        ... in delete mode; also carries undeleted successes
-    ├── InvalidEventError (ValueError)     the event or a record is malformed
-    │   └── UnexpectedBatchTypeError       no record list where the processor looks
-    │                                      (also a BatchProcessingError, as in Powertools)
-    ├── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
-    │
-    │   the exception of one record, never raised out of a run:
-    ├── RecordValidationError (ValueError) the record does not fit the processor's model
-    ├── RecordSkippedError                 not started because an earlier record failed
-    │   ├── SQSFifoCircuitBreakerError     ... in a FIFO batch (Powertools' name)
-    │   └── SQSFifoMessageGroupCircuitBreakerError  ... of its message group
-    ├── RecordTimeoutError (TimeoutError)  its handler ran longer than record_timeout
-    └── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
+```text
+AiobatchError
+├── BatchProcessingError               some records failed; carries their exceptions
+│   └── SQSBatchProcessingError        ... in delete mode; also carries undeleted successes
+├── InvalidEventError (ValueError)     the event or a record is malformed
+│   └── UnexpectedBatchTypeError       no record list where the processor looks
+│                                      (also a BatchProcessingError, as in Powertools)
+├── SyncInAsyncError (RuntimeError)    the sync facade was called inside a running loop
+│
+│   the exception of one record, never raised out of a run:
+├── RecordValidationError (ValueError) the record does not fit the processor's model
+├── RecordSkippedError                 not started because an earlier record failed
+│   ├── SQSFifoCircuitBreakerError     ... in a FIFO batch (Powertools' name)
+│   └── SQSFifoMessageGroupCircuitBreakerError  ... of its message group
+├── RecordTimeoutError (TimeoutError)  its handler ran longer than record_timeout
+└── DeadlineExceededError (TimeoutError)  the batch deadline passed before it finished
+```
 """
 
 from __future__ import annotations

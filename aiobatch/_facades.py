@@ -61,12 +61,12 @@ def process_partial_response(
 ) -> PartialItemFailureResponse:
     """Process a Lambda event and return its partial batch response (sync).
 
-    ::
+    ```python
+    processor = BatchProcessor(EventType.SQS)
 
-        processor = BatchProcessor(EventType.SQS)
-
-        def lambda_handler(event, context):
-            return process_partial_response(event, record_handler, processor, context)
+    def lambda_handler(event, context):
+        return process_partial_response(event, record_handler, processor, context)
+    ```
     """
     if not isinstance(processor, BatchProcessor):
         processor = _response_processor(processor)  # raises
@@ -98,11 +98,13 @@ def batch_processor(
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Process ``event["Records"]`` with ``processor``, then call the handler.
 
-    For plain ``def lambda_handler(event, context)``::
+    For plain ``def lambda_handler(event, context)``:
 
-        @batch_processor(record_handler=record_handler, processor=PartialSQSProcessor())
-        def lambda_handler(event, context):
-            return {"statusCode": 200}
+    ```python
+    @batch_processor(record_handler=record_handler, processor=PartialSQSProcessor())
+    def lambda_handler(event, context):
+        return {"statusCode": 200}
+    ```
     """
 
     def decorator(handler: Callable[..., T]) -> Callable[..., T]:
@@ -128,11 +130,13 @@ def async_batch_processor(
     """Like :func:`batch_processor`, for async record handlers.
 
     On an ``async def`` Lambda handler the wrapper is ``async def`` too, and awaits the
-    batch::
+    batch:
 
-        @async_batch_processor(record_handler=record_handler, processor=processor)
-        async def lambda_handler(event, context):
-            return {"statusCode": 200}
+    ```python
+    @async_batch_processor(record_handler=record_handler, processor=processor)
+    async def lambda_handler(event, context):
+        return {"statusCode": 200}
+    ```
 
     On a plain ``def`` Lambda handler (Powertools' documented form) the wrapper is plain
     too: it runs the batch through the sync facade and returns the handler's value.

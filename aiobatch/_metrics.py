@@ -53,11 +53,13 @@ class EMFMetrics:
     ``DLQFailed``, ``BackoffSet``, ``BackoffFailed`` (counts), ``BatchDuration`` and,
     when records ran, ``HandlerTimeP50``, ``HandlerTimeP99``, ``HandlerTimeMax``
     (milliseconds). ``EventType`` and ``FailedByType`` (failures by exception type)
-    go along as properties, searchable in Logs Insights but not metrics::
+    go along as properties, searchable in Logs Insights but not metrics:
 
-        processor = BatchProcessor(
-            EventType.SQS, metrics=EMFMetrics(namespace="Orders", dimensions={"Service": "orders"})
-        )
+    ```python
+    processor = BatchProcessor(
+        EventType.SQS, metrics=EMFMetrics(namespace="Orders", dimensions={"Service": "orders"})
+    )
+    ```
     """
 
     def __init__(

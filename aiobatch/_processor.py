@@ -1241,10 +1241,12 @@ class AsyncBasePartialProcessor(_Processor, ABC):
     """Base of async processors.
 
     A subclass implements ``_prepare``, ``_clean`` and ``_process_record`` as
-    ``async def``; records run concurrently, at most ``max_concurrency`` at once::
+    ``async def``; records run concurrently, at most ``max_concurrency`` at once:
 
-        async with processor(records, record_handler):
-            results = await processor.aprocess()
+    ```python
+    async with processor(records, record_handler):
+        results = await processor.aprocess()
+    ```
 
     or, from plain sync code, ``with processor(...): processor.process()``.
     """

@@ -37,12 +37,12 @@ if TYPE_CHECKING:
 class BatchProcessor(RecordHandlerProcessor):
     """Run a record handler over a batch and build Lambda's partial batch response.
 
-    ::
+    ```python
+    processor = BatchProcessor(EventType.SQS)
 
-        processor = BatchProcessor(EventType.SQS)
-
-        def lambda_handler(event, context):
-            return process_partial_response(event, record_handler, processor, context)
+    def lambda_handler(event, context):
+        return process_partial_response(event, record_handler, processor, context)
+    ```
 
     ``batchItemFailures`` lists the failed records in input order. When every record
     fails, :class:`BatchProcessingError` is raised so that Lambda retries the batch,

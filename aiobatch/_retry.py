@@ -66,9 +66,11 @@ class Backoff:
     of ``base * factor ** (receives - 1)`` seconds, where ``receives`` is its
     ``ApproximateReceiveCount``, at most ``max`` and never past SQS's 12-hour limit.
     With ``jitter`` (the default) the delay is drawn evenly between half of that and
-    all of it, so that messages that failed together do not all come back together::
+    all of it, so that messages that failed together do not all come back together:
 
-        processor = BatchProcessor(EventType.SQS, retry=Backoff(base=10, max=900))
+    ```python
+    processor = BatchProcessor(EventType.SQS, retry=Backoff(base=10, max=900))
+    ```
 
     gives 5 to 10 s after the first failure, 10 to 20 s after the second, then 20 to
     40, 40 to 80, ... up to 450 to 900 s. Needs ``sqs:ChangeMessageVisibility``.

@@ -935,14 +935,14 @@ def _serialise_moto() -> None:
 class LocalSQS:
     """SQS on 127.0.0.1 for tests, served by moto in a background thread.
 
-    ::
-
-        with LocalSQS() as sqs:
-            queue = sqs.create_queue(fifo=True, dead_letter_queue=True)
-            for name, value in sqs.env().items():
-                monkeypatch.setenv(name, value)
-            queue.send(["a", "b"], message_group_id="g")
-            event = queue.receive_event()
+    ```python
+    with LocalSQS() as sqs:
+        queue = sqs.create_queue(fifo=True, dead_letter_queue=True)
+        for name, value in sqs.env().items():
+            monkeypatch.setenv(name, value)
+        queue.send(["a", "b"], message_group_id="g")
+        event = queue.receive_event()
+    ```
 
     It needs the ``testing`` extra (moto and boto3) and raises ImportError without it.
     Its client carries its own credentials and region and ignores the environment's.

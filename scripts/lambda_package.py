@@ -18,6 +18,7 @@ manylinux glibc levels its Amazon Linux has (Python 3.11's Amazon Linux 2 has gl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".venv" / "lambda-wheelhouse"
 OUT = ROOT / "dist" / "lambda"
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
-RUNTIMES = ("3.11", "3.12", "3.13")
+RUNTIMES = ("3.11", "3.12", "3.13", "3.14")
 
 
 def platforms(python: str, architecture: str) -> list[str]:
@@ -123,6 +124,8 @@ def build(wheel: Path, python: str, out: Path = OUT) -> list[Path]:
                     layer.write(path, path.relative_to(staging))
                     size += path.stat().st_size
         shutil.rmtree(staging)
+        with contextlib.suppress(OSError):  # empty once every architecture's is gone
+            staging.parent.rmdir()
         print(
             f"lambda-package: {zipped}: "
             f"{zipped.stat().st_size / 1e6:.1f} MB zipped, {size / 1e6:.1f} MB unzipped "

@@ -129,11 +129,13 @@ class StreamRecord(_DictWrapper):
 class DynamoDBStreamRecord(_DictWrapper):
     """A DynamoDB Streams record as Lambda delivers it.
 
-    In a record handler::
+    In a record handler:
 
-        async def handle(record: DynamoDBStreamRecord) -> None:
-            if record.event_name == "MODIFY" and record.dynamodb is not None:
-                image = record.dynamodb.new_image or {}  # decoded: {"visits": Decimal("11")}
+    ```python
+    async def handle(record: DynamoDBStreamRecord) -> None:
+        if record.event_name == "MODIFY" and record.dynamodb is not None:
+            image = record.dynamodb.new_image or {}  # decoded: {"visits": Decimal("11")}
+    ```
     """
 
     __slots__ = ()

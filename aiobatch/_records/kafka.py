@@ -67,11 +67,13 @@ class KafkaEventRecordSchemaMetadata(_DictWrapper):
 class KafkaEventRecord(_DictWrapper):
     """A Kafka record as Lambda delivers it: one of ``event["records"]["<topic>-<n>"]``.
 
-    In a record handler::
+    In a record handler:
 
-        def handle(record: KafkaEventRecord) -> None:
-            order = record.json_value  # the value, base64-decoded and parsed once
-            trace = record.decoded_headers.get("traceparent")  # bytes, or None
+    ```python
+    def handle(record: KafkaEventRecord) -> None:
+        order = record.json_value  # the value, base64-decoded and parsed once
+        trace = record.decoded_headers.get("traceparent")  # bytes, or None
+    ```
     """
 
     __slots__ = ("_json_value",)

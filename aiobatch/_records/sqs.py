@@ -90,11 +90,13 @@ class SQSMessageAttributes(_DictWrapper):
 class SQSRecord(_DictWrapper):
     """An SQS message as Lambda delivers it.
 
-    In a record handler::
+    In a record handler:
 
-        async def handle(record: SQSRecord) -> None:
-            order = record.json_body  # the body, parsed once
-            group = record.attributes.message_group_id  # None on a standard queue
+    ```python
+    async def handle(record: SQSRecord) -> None:
+        order = record.json_body  # the body, parsed once
+        group = record.attributes.message_group_id  # None on a standard queue
+    ```
     """
 
     __slots__ = ("_json_body",)
