@@ -12,13 +12,13 @@ queue); :func:`check_function` makes the calls.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._arn import parse_sqs_arn
 from ._exceptions import error_code
+from ._sqs.actions import redrive_target_arn
 
 Mode = Literal["partial", "delete"]
 Level = Literal["error", "warning"]
@@ -163,14 +163,7 @@ def _check_queue(
                 "advises: a message can come back while its batch is still being processed "
                 "or retried, and run twice",
             )
-    redrive = attributes.get("RedrivePolicy")
-    target = None
-    if redrive:
-        try:
-            target = json.loads(redrive).get("deadLetterTargetArn")
-        except (ValueError, AttributeError):
-            target = None
-    if not target:
+    if redrive_target_arn(attributes.get("RedrivePolicy")) is None:
         add(
             "warning",
             "the queue has no RedrivePolicy: a message that always fails is retried until "

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from ._exceptions import error_code
 from ._report import ConsoleReporter, LogHandler, now
 from ._retry import Backoff
 from ._version import __version__
@@ -674,8 +675,6 @@ async def _check(args: argparse.Namespace) -> int:
 
 
 def _describe_check_error(exc: BaseException, function: str, endpoint_url: str | None) -> str:
-    from ._exceptions import error_code
-
     name = type(exc).__name__
     code = error_code(exc)
     access = describe_access_error(exc, f"the endpoint ({endpoint_url or 'AWS'})")
