@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import platform
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -44,10 +45,19 @@ def layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 f"no wheels in {house}: `make install` downloads them "
                 "(python scripts/lambda_package.py download)"
             )
+    # The wheel is built from a copy of the sources: setuptools writes build/ and the
+    # egg-info next to them, and test_distribution.py may be building in the checkout
+    # at the same time, in another test process.
+    sources = tmp_path_factory.mktemp("sources")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, sources / name)
+    shutil.copytree(
+        ROOT / "aiobatch", sources / "aiobatch", ignore=shutil.ignore_patterns("__pycache__")
+    )
     dist = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, "."],
-        cwd=ROOT,
+        cwd=sources,
         capture_output=True,
         text=True,
         timeout=300,
